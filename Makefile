@@ -1,0 +1,120 @@
+# cgrpc build.  `make demo` runs the example; `make test` builds and runs
+# every test (C under plain, ASan+UBSan and TSan builds, then interop with
+# grpcio).  Both install what is missing first (tools/install-deps.sh).
+
+CC      ?= cc
+PYTHON  ?= python3
+VENV    := .venv
+VPY     := $(VENV)/bin/python
+SONAME  := libcgrpc.so.0
+LIBVER  := 0.1.0
+
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
+BASE_CFLAGS := -std=c11 -g -fPIC -pthread -D_GNU_SOURCE $(WARN) \
+               -Icapi/include -Icapi/src
+OPT_CFLAGS  := -O2
+ASAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined
+TSAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=thread
+
+LIBS    := -lnghttp2 -pthread
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
+
+SRCS    := $(wildcard capi/src/*.c)
+HDRS    := $(wildcard capi/src/*.h) capi/include/cgrpc.h
+TEST_SRCS := $(wildcard tests/c/*.c)
+TEST_HDRS := $(wildcard tests/c/*.h)
+
+# Variant builds: build/ (optimised), build/asan/, build/tsan/.
+define variant
+$(1)/obj/%.o: capi/src/%.c $(HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(BASE_CFLAGS) $(2) -fvisibility=hidden -c $$< -o $$@
+
+$(1)/libcgrpc.a: $(patsubst capi/src/%.c,$(1)/obj/%.o,$(SRCS))
+	@rm -f $$@
+	ar rcs $$@ $$^
+
+$(1)/bin/cgrpc_tests: $(TEST_SRCS) $(TEST_HDRS) tests/tools/echo_service.h $(1)/libcgrpc.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(BASE_CFLAGS) $(2) -Itests/c -Itests/tools $(TEST_SRCS) $(1)/libcgrpc.a \
+	    $$(CHECK_LIBS) $$(LIBS) $(3) -o $$@
+
+$(1)/bin/%: tests/tools/%.c tests/tools/echo_service.h $(1)/libcgrpc.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(BASE_CFLAGS) $(2) -Itests/tools $$< $(1)/libcgrpc.a $$(LIBS) $(3) -o $$@
+endef
+
+$(eval $(call variant,build,$(OPT_CFLAGS),))
+$(eval $(call variant,build/asan,$(ASAN_CFLAGS),$(ASAN_CFLAGS)))
+$(eval $(call variant,build/tsan,$(TSAN_CFLAGS),$(TSAN_CFLAGS)))
+
+build/$(SONAME): $(patsubst capi/src/%.c,build/obj/%.o,$(SRCS)) capi/cgrpc.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=capi/cgrpc.map \
+	    -Wl,-z,defs -o build/libcgrpc.so.$(LIBVER) \
+	    $(filter %.o,$^) $(LIBS)
+	ln -sf libcgrpc.so.$(LIBVER) build/$(SONAME)
+	ln -sf $(SONAME) build/libcgrpc.so
+
+TOOLS := echo_server echo_client
+EXAMPLES := demo_server demo_client
+
+.PHONY: all lib deps venv test test-c test-asan test-tsan test-header \
+        test-interop test-exports demo bench clean
+
+all: lib build/bin/echo_server
+
+lib: build/$(SONAME) build/libcgrpc.a
+
+deps:
+	@bash tools/install-deps.sh
+
+$(VPY): tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+	@touch $(VPY)
+
+venv: $(VPY)
+
+# The public header must stand alone under strict C99 and as C++.
+test-header:
+	$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -fsyntax-only -x c capi/include/cgrpc.h
+	printf '#include "cgrpc.h"\nint main(void){return 0;}\n' | \
+	    $(CXX) -x c++ -Wall -Wextra -Werror -Icapi/include -fsyntax-only -
+
+# Only cgrpc_* may be exported from the shared library.
+test-exports: build/$(SONAME)
+	@bad=$$(nm -D --defined-only build/$(SONAME) | awk '{print $$3}' | grep -v '^cgrpc_' | grep -v '^CGRPC_' || true); \
+	if [ -n "$$bad" ]; then echo "unexpected exports: $$bad"; exit 1; fi; \
+	echo "exports: $$(nm -D --defined-only build/$(SONAME) | grep -c ' T cgrpc_') cgrpc_* functions, nothing else"
+
+# The C suites start grpcio peers with the venv's python.
+TEST_ENV := CK_FORK=no CGRPC_TEST_PYTHON=$(CURDIR)/$(VPY) CGRPC_SOURCE_DIR=$(CURDIR)
+
+test-c: build/bin/cgrpc_tests $(VPY)
+	$(TEST_ENV) build/bin/cgrpc_tests
+
+test-asan: build/asan/bin/cgrpc_tests $(VPY)
+	$(TEST_ENV) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 build/asan/bin/cgrpc_tests
+
+test-tsan: build/tsan/bin/cgrpc_tests $(VPY)
+	$(TEST_ENV) TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	    CGRPC_TEST_SCALE=4 build/tsan/bin/cgrpc_tests
+
+test-interop: build/bin/echo_server $(VPY)
+	CGRPC_ECHO_SERVER=$(CURDIR)/build/bin/echo_server \
+	    $(VPY) -m pytest -q tests/interop
+
+test: deps
+	$(MAKE) test-header test-exports test-c test-asan test-tsan test-interop
+
+demo: deps lib build/bin/demo_server build/bin/demo_client
+	@bash examples/run-demo.sh
+
+build/bin/demo_%: examples/demo_%.c examples/demo_proto.h build/libcgrpc.a
+	@mkdir -p build/bin
+	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -Iexamples $< build/libcgrpc.a $(LIBS) -o $@
+
+clean:
+	rm -rf build

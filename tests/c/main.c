@@ -1,0 +1,25 @@
+/* Runs every C suite.  Check's CK_RUN_SUITE=name runs one. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+Suite *codec_suite(void);
+Suite *rpc_suite(void);
+Suite *threads_suite(void);
+Suite *server_suite(void);
+Suite *faults_suite(void);
+
+int main(void) {
+  signal(SIGPIPE, SIG_IGN);
+  Suite *(*all[])(void) = {codec_suite, rpc_suite, threads_suite, server_suite,
+                           faults_suite};
+  SRunner *sr = srunner_create(all[0]());
+  for (size_t i = 1; i < sizeof(all) / sizeof(all[0]); i++)
+    srunner_add_suite(sr, all[i]());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? 0 : 1;
+}
