@@ -304,6 +304,48 @@ START_TEST(server_deadline_cancels_handler) {
 }
 END_TEST
 
+START_TEST(max_concurrent_streams_queue) {
+  cgrpc_channel_destroy(ch);
+  ts_stop(&ts);
+  cgrpc_server_options *so;
+  ck_rc(cgrpc_server_options_create(&so));
+  ck_rc(cgrpc_server_options_set_max_concurrent_streams(so, 2));
+  ts_start_opts(&ts, so, NULL);
+  cgrpc_server_options_destroy(so);
+  ch = chan(ts.target);
+  /* Warm up so the client has the server's SETTINGS before the burst. */
+  ck_assert_int_eq(do_unary(ch, "/cgrpc.test.Echo/Unary", "w", NULL, NULL, NULL),
+                   0);
+  int64_t took = run_sleepers(8, "100");
+  ck_assert_int_le(atomic_load(&probe_max_running), 2);
+  ck_assert_int_ge(took, 4 * 100 - 20);
+}
+END_TEST
+
+static void release_count(void *ud) { atomic_fetch_add((atomic_int *)ud, 1); }
+
+START_TEST(send_without_copy) {
+  static atomic_int released;
+  atomic_store(&released, 0);
+  static const char payload[] = "no-copy payload";
+  cgrpc_call *c;
+  ck_rc(cgrpc_call_start(&c, ch, "/cgrpc.test.Echo/ClientStream", NULL));
+  ck_rc(cgrpc_call_send_nocopy(c, payload, 7, 0, release_count, &released));
+  ck_rc(cgrpc_call_send_nocopy(c, payload + 7, 8, CGRPC_SEND_LAST,
+                               release_count, &released));
+  cgrpc_buffer *b;
+  ck_rc(cgrpc_call_recv(c, &b));
+  ck_assert_int_eq((int)cgrpc_buffer_len(b), 15);
+  ck_assert(memcmp(cgrpc_buffer_data(b), payload, 15) == 0);
+  cgrpc_buffer_free(b);
+  int code;
+  ck_rc(cgrpc_call_status(c, &code, NULL, NULL));
+  ck_assert_int_eq(code, 0);
+  cgrpc_call_destroy(c);
+  ck_assert_int_eq(atomic_load(&released), 2); /* each exactly once */
+}
+END_TEST
+
 Suite *server_suite(void) {
   Suite *s = suite_create("server");
   TCase *tc = tcase_create("server");
@@ -319,6 +361,8 @@ Suite *server_suite(void) {
   tcase_add_test(tc, graceful_shutdown_lets_calls_finish);
   tcase_add_test(tc, shutdown_grace_expires_cancels);
   tcase_add_test(tc, server_deadline_cancels_handler);
+  tcase_add_test(tc, max_concurrent_streams_queue);
+  tcase_add_test(tc, send_without_copy);
   suite_add_tcase(s, tc);
   return s;
 }
