@@ -17,7 +17,7 @@ ASAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=undefined
 TSAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=thread
 
-LIBS    := -lnghttp2 -pthread
+LIBS    := -lnghttp2 -lssl -lcrypto -pthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 
 SRCS    := $(wildcard capi/src/*.c)
@@ -89,21 +89,23 @@ test-exports: build/$(SONAME)
 	echo "exports: $$(nm -D --defined-only build/$(SONAME) | grep -c ' T cgrpc_') cgrpc_* functions, nothing else"
 
 # The C suites start grpcio peers with the venv's python.
-TEST_ENV := CK_FORK=no CGRPC_TEST_PYTHON=$(CURDIR)/$(VPY) CGRPC_SOURCE_DIR=$(CURDIR)
+TEST_ENV := CK_FORK=no CGRPC_TEST_PYTHON=$(CURDIR)/$(VPY) CGRPC_SOURCE_DIR=$(CURDIR) \
+            CGRPC_TEST_CERTS=$(CURDIR)/build/test-certs
 
-test-c: build/bin/cgrpc_tests $(VPY)
+test-c: build/bin/cgrpc_tests $(VPY) build/test-certs/.done
 	$(TEST_ENV) build/bin/cgrpc_tests
 
-test-asan: build/asan/bin/cgrpc_tests $(VPY)
+test-asan: build/asan/bin/cgrpc_tests $(VPY) build/test-certs/.done
 	$(TEST_ENV) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 build/asan/bin/cgrpc_tests
 
-test-tsan: build/tsan/bin/cgrpc_tests $(VPY)
+test-tsan: build/tsan/bin/cgrpc_tests $(VPY) build/test-certs/.done
 	$(TEST_ENV) TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	    CGRPC_TEST_SCALE=4 build/tsan/bin/cgrpc_tests
 
-test-interop: build/bin/echo_server $(VPY)
+test-interop: build/bin/echo_server $(VPY) build/test-certs/.done
 	CGRPC_ECHO_SERVER=$(CURDIR)/build/bin/echo_server \
+	CGRPC_TEST_CERTS=$(CURDIR)/build/test-certs \
 	    $(VPY) -m pytest -q tests/interop
 
 test: deps
@@ -115,6 +117,11 @@ demo: deps lib build/bin/demo_server build/bin/demo_client
 build/bin/demo_%: examples/demo_%.c examples/demo_proto.h build/libcgrpc.a
 	@mkdir -p build/bin
 	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -Iexamples $< build/libcgrpc.a $(LIBS) -o $@
+
+# Test PKI, made fresh at build time (nothing secret is committed).
+build/test-certs/.done: tests/tls/gen-certs.sh
+	rm -rf build/test-certs
+	bash tests/tls/gen-certs.sh build/test-certs
 
 clean:
 	rm -rf build

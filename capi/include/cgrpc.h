@@ -97,8 +97,18 @@ CGRPC_API int cgrpc_version_number(void);
  * lost, server shutdown).  The handler should return. */
 #define CGRPC_E_CANCELLED (-14)
 
+/* TLS credentials could not be built: an unreadable or invalid
+ * certificate, key or CA, or a key that does not match its certificate.
+ * cgrpc_last_error() says which. */
+#define CGRPC_E_TLS (-15)
+
 /* A static, never-NULL description of an API return code.  Thread-safe. */
 CGRPC_API const char *cgrpc_strerror(int rc);
+
+/* Details of the last error a cgrpc function reported on this thread
+ * ("" if none was recorded), e.g. why credentials or a listener failed.
+ * Thread-local; valid until this thread's next cgrpc call. */
+CGRPC_API const char *cgrpc_last_error(void);
 
 /* ------------------------------------------------------------------ */
 /* gRPC status codes (the outcome of an RPC)                            */
@@ -190,6 +200,77 @@ CGRPC_API const uint8_t *cgrpc_metadata_get(const cgrpc_metadata *md,
                                             const char *key, size_t *len);
 
 /* ------------------------------------------------------------------ */
+/* Credentials: insecure (h2c), TLS, mutual TLS                         */
+/* ------------------------------------------------------------------ */
+
+/* Immutable once built; share them among channels, servers and threads.
+ * Channels and listeners keep their own reference, so the caller may
+ * destroy its handle at once. */
+typedef struct cgrpc_credentials cgrpc_credentials;
+
+/* A builder for TLS credentials (not thread-safe while being changed).
+ * PEM may be given as files or as bytes; the last setter of a kind wins. */
+typedef struct cgrpc_tls_options cgrpc_tls_options;
+
+typedef enum cgrpc_client_cert_mode {
+  /* The server does not ask for a client certificate. */
+  CGRPC_CLIENT_CERT_NONE = 0,
+  /* Asks; a certificate the client sends is verified against the roots. */
+  CGRPC_CLIENT_CERT_REQUEST = 1,
+  /* Requires a certificate that verifies against the roots (mutual TLS). */
+  CGRPC_CLIENT_CERT_REQUIRE = 2
+} cgrpc_client_cert_mode;
+
+CGRPC_API int cgrpc_tls_options_create(cgrpc_tls_options **out);
+CGRPC_API void cgrpc_tls_options_destroy(cgrpc_tls_options *opts);
+/* CA certificates that verify the peer.  Client default: the system's
+ * roots (/etc/ssl/certs).  Server: the CA of client certificates. */
+CGRPC_API int cgrpc_tls_options_set_root_certs_file(cgrpc_tls_options *opts,
+                                                    const char *path);
+CGRPC_API int cgrpc_tls_options_set_root_certs_pem(cgrpc_tls_options *opts,
+                                                   const void *pem, size_t len);
+/* Our certificate chain (leaf first) and its private key: required for a
+ * server, optional for a client (mutual TLS). */
+CGRPC_API int cgrpc_tls_options_set_cert_chain_file(cgrpc_tls_options *opts,
+                                                    const char *path);
+CGRPC_API int cgrpc_tls_options_set_cert_chain_pem(cgrpc_tls_options *opts,
+                                                   const void *pem, size_t len);
+CGRPC_API int cgrpc_tls_options_set_private_key_file(cgrpc_tls_options *opts,
+                                                     const char *path);
+CGRPC_API int cgrpc_tls_options_set_private_key_pem(cgrpc_tls_options *opts,
+                                                    const void *pem,
+                                                    size_t len);
+/* Client: the name to verify the server's certificate against and send
+ * as SNI (and the default :authority) instead of the target's host. */
+CGRPC_API int cgrpc_tls_options_set_target_name_override(
+    cgrpc_tls_options *opts, const char *name);
+/* Client: non-zero turns off certificate verification.  INSECURE: anyone
+ * on the path can impersonate the server.  For tests only. */
+CGRPC_API int cgrpc_tls_options_set_insecure_skip_verification(
+    cgrpc_tls_options *opts, int skip);
+/* Server: whether to ask for and verify client certificates. */
+CGRPC_API int cgrpc_tls_options_set_client_cert_mode(cgrpc_tls_options *opts,
+                                                     int mode);
+/* Server: a connection whose handshake takes longer is closed.  Default
+ * 20000. */
+CGRPC_API int cgrpc_tls_options_set_handshake_timeout(cgrpc_tls_options *opts,
+                                                      int64_t ms);
+
+/* Plaintext HTTP/2 (h2c), the default when no credentials are given. */
+CGRPC_API int cgrpc_credentials_create_insecure(cgrpc_credentials **out);
+/* TLS 1.2+ with ALPN h2 for channels; verification on unless turned off.
+ * Loads and checks everything now: returns CGRPC_OK, CGRPC_E_TLS (see
+ * cgrpc_last_error()), CGRPC_E_INVALID_ARG, CGRPC_E_NOMEM. */
+CGRPC_API int cgrpc_credentials_create_tls_client(cgrpc_credentials **out,
+                                                  const cgrpc_tls_options *opts);
+/* TLS for a server listener; needs a certificate chain and key.  Same
+ * return codes. */
+CGRPC_API int cgrpc_credentials_create_tls_server(cgrpc_credentials **out,
+                                                  const cgrpc_tls_options *opts);
+/* Drops the caller's reference.  NULL is a no-op.  Thread-safe. */
+CGRPC_API void cgrpc_credentials_destroy(cgrpc_credentials *creds);
+
+/* ------------------------------------------------------------------ */
 /* Channel                                                              */
 /* ------------------------------------------------------------------ */
 
@@ -230,6 +311,10 @@ CGRPC_API int cgrpc_channel_options_set_authority(cgrpc_channel_options *opts,
 CGRPC_API int cgrpc_channel_options_add_metadata(cgrpc_channel_options *opts,
                                                  const char *key,
                                                  const void *value, size_t len);
+/* Client credentials (TLS or insecure) for the channel; the options
+ * keep a reference.  Returns CGRPC_E_INVALID_ARG for server credentials. */
+CGRPC_API int cgrpc_channel_options_set_credentials(
+    cgrpc_channel_options *opts, const cgrpc_credentials *creds);
 /* Reconnect backoff (grpc doc/connection-backoff.md).  Defaults: initial
  * 1000 ms, multiplier 1.6, jitter 0.2, max 120000 ms.  Returns
  * CGRPC_E_INVALID_ARG unless initial_ms > 0, multiplier >= 1,
@@ -430,6 +515,17 @@ CGRPC_API const char *cgrpc_call_method(const cgrpc_call *call);
  * until the call is destroyed.  Thread-safe. */
 CGRPC_API const char *cgrpc_call_peer(cgrpc_call *call);
 
+/* The peer's identity, as grpc's auth context: "transport_security_type"
+ * ("ssl" or "insecure") and, for a peer that presented a certificate
+ * (verified unless verification was turned off), "x509_subject" (RFC
+ * 2253), "x509_common_name", one "x509_subject_alternative_name" per DNS,
+ * IP, URI or email SAN, and "x509_pem_cert".  Server: the client; client:
+ * the server (empty before the call is on a connection).  Borrowed, valid
+ * until the call is destroyed.  Returns CGRPC_OK, CGRPC_E_INVALID_ARG.
+ * Thread-safe. */
+CGRPC_API int cgrpc_call_auth_context(cgrpc_call *call,
+                                      const cgrpc_metadata **auth);
+
 /* Client: cancels the call if still running and releases it.  Server:
  * must not be called on the handler's call (the library owns it).
  * NULL is a no-op.  Call once, when no other thread uses the call. */
@@ -488,6 +584,14 @@ CGRPC_API int cgrpc_server_create(cgrpc_server **out,
  * the name), CGRPC_E_STATE (after start). */
 CGRPC_API int cgrpc_server_add_listener(cgrpc_server *srv, const char *address,
                                         int *port);
+/* As cgrpc_server_add_listener, serving TLS with creds (server
+ * credentials; insecure credentials mean h2c).  Listeners of one server
+ * may mix TLS and h2c.  Returns also CGRPC_E_INVALID_ARG for client
+ * credentials. */
+CGRPC_API int cgrpc_server_add_secure_listener(cgrpc_server *srv,
+                                               const char *address,
+                                               const cgrpc_credentials *creds,
+                                               int *port);
 /* Registers handler for the full method path "/package.Service/Method".
  * destroy (may be NULL) is called once with user_data when the server is
  * destroyed, on the destroying thread.  Before start only.  Returns

@@ -56,6 +56,7 @@ void cg_call_unref(cgrpc_call *c) {
   cg_md_clear(&c->hdrs);
   cg_md_clear(&c->send_md);
   cg_md_clear(&c->fin_trailers);
+  cg_md_clear(&c->auth);
   md_free(c->initial_md);
   md_free(c->trailers);
   free(c->grpc_message);
@@ -364,6 +365,15 @@ int64_t cgrpc_call_time_remaining(const cgrpc_call *c) {
   if (!c || c->deadline == CG_NEVER) return -1;
   int64_t left = c->deadline - cg_now_ns();
   return left <= 0 ? 0 : left / CG_MS;
+}
+
+int cgrpc_call_auth_context(cgrpc_call *c, const cgrpc_metadata **auth) {
+  if (auth) *auth = NULL;
+  if (!c || !auth) return CGRPC_E_INVALID_ARG;
+  pthread_mutex_lock(&c->mu);
+  *auth = &c->auth; /* filled once, under mu, when the call is attached */
+  pthread_mutex_unlock(&c->mu);
+  return CGRPC_OK;
 }
 
 const char *cgrpc_call_method(const cgrpc_call *c) {

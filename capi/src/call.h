@@ -106,6 +106,7 @@ struct cgrpc_call {
   cgrpc_metadata send_md;     /* client: request; server: response headers */
   cgrpc_metadata *initial_md; /* received, published once */
   cgrpc_metadata *trailers;   /* client: received trailers */
+  cgrpc_metadata auth;        /* peer identity, set when on a connection */
   int initial_md_ready;
   int initial_md_sent; /* server: user sent (or will send) headers */
   /* (mu) end */

@@ -32,6 +32,7 @@ void cgrpc_channel_options_destroy(cgrpc_channel_options *o) {
   free(o->ua_prefix);
   free(o->authority);
   cg_md_clear(&o->md);
+  cg_creds_unref(o->creds);
   free(o);
 }
 
@@ -82,6 +83,16 @@ int cgrpc_channel_options_add_metadata(cgrpc_channel_options *o,
                                        size_t len) {
   if (!o) return CGRPC_E_INVALID_ARG;
   return cgrpc_metadata_add(&o->md, key, value, len);
+}
+
+int cgrpc_channel_options_set_credentials(cgrpc_channel_options *o,
+                                          const cgrpc_credentials *creds) {
+  if (!o || !creds || creds->is_server) return CGRPC_E_INVALID_ARG;
+  cgrpc_credentials *c = (cgrpc_credentials *)creds;
+  cg_creds_ref(c);
+  cg_creds_unref(o->creds);
+  o->creds = c;
+  return CGRPC_OK;
 }
 
 int cgrpc_channel_options_set_backoff(cgrpc_channel_options *o,
@@ -194,7 +205,7 @@ static void connect_failed(cgrpc_channel *ch) {
   CG_TRACE("channel %s: connect failed: %s", ch->target.authority,
            ch->last_error);
   set_state(ch, CGRPC_CHANNEL_TRANSIENT_FAILURE);
-  char msg[260];
+  char msg[600];
   snprintf(msg, sizeof(msg), "failed to connect to %s: %s",
            ch->target.authority, ch->last_error);
   flush_waiting(ch, 1, CGRPC_STATUS_UNAVAILABLE, msg);
@@ -213,6 +224,18 @@ static void backoff_done(cg_timer *tm) {
 
 static const cg_transport_hooks client_hooks;
 
+static void transport_ready(cgrpc_channel *ch, cg_transport *t) {
+  if (ch->pending == t) {
+    ch->pending = NULL;
+    cg_timer_cancel(ch->loop, &ch->ctimer);
+  }
+  ch->connecting = 0;
+  ch->t = t;
+  ch->cur_backoff_ns = ch->backoff_initial_ns;
+  set_state(ch, CGRPC_CHANNEL_READY);
+  flush_waiting(ch, 0, 0, NULL);
+}
+
 static void connected(cgrpc_channel *ch, int fd) {
   cg_loop_unwatch(ch->loop, &ch->cwatch);
   cg_timer_cancel(ch->loop, &ch->ctimer);
@@ -223,7 +246,9 @@ static void connected(cgrpc_channel *ch, int fd) {
   char peer[96];
   cg_addr *a = &ch->addrs[ch->ai];
   cg_addr_name((struct sockaddr *)&a->ss, a->len, peer, sizeof(peer));
-  cg_io *io = cg_io_plain_new(fd);
+  int tls = ch->creds && ch->creds->tls;
+  cg_io *io = tls ? cg_io_tls_new(fd, ch->creds, ch->target.host)
+                  : cg_io_plain_new(fd);
   cg_transport *t = NULL;
   int rc = io ? cg_transport_create(&t, ch->loop, io, 0, &ch->settings,
                                     &client_hooks, ch, peer)
@@ -238,10 +263,17 @@ static void connected(cgrpc_channel *ch, int fd) {
     connect_failed(ch);
     return;
   }
-  ch->t = t;
-  ch->cur_backoff_ns = ch->backoff_initial_ns;
-  set_state(ch, CGRPC_CHANNEL_READY);
-  flush_waiting(ch, 0, 0, NULL);
+  if (t->ready) {
+    transport_ready(ch, t);
+  } else {
+    /* TLS: READY after the handshake; the connect timer still runs.  A
+     * handshake that already failed reports through on_closed. */
+    ch->pending = t;
+    ch->connecting = 1;
+    int64_t now = cg_now_ns();
+    cg_timer_set(ch->loop, &ch->ctimer,
+                 now + CG_MAX(ch->next_attempt_ns - now, ch->min_connect_ns));
+  }
 }
 
 static void attempt_failed(cgrpc_channel *ch, const char *why) {
@@ -273,6 +305,13 @@ static void on_connect_io(cg_watch *w, uint32_t ev) {
 static void on_connect_timeout(cg_timer *tm) {
   cgrpc_channel *ch = (cgrpc_channel *)((char *)tm -
                                         offsetof(cgrpc_channel, ctimer));
+  if (ch->pending) { /* the on_closed hook reports the failure */
+    char msg[200];
+    snprintf(msg, sizeof(msg), "TLS handshake with %s timed out",
+             ch->pending->peer);
+    cg_transport_close(ch->pending, CGRPC_STATUS_UNAVAILABLE, msg);
+    return;
+  }
   attempt_failed(ch, "connect timed out");
 }
 
@@ -354,7 +393,7 @@ static void *resolver_main(void *arg) {
 }
 
 static void connect_start(cgrpc_channel *ch) {
-  if (ch->connecting || ch->t || ch->shutdown) return;
+  if (ch->connecting || ch->t || ch->pending || ch->shutdown) return;
   ch->connecting = 1;
   set_state(ch, CGRPC_CHANNEL_CONNECTING);
   ch->next_attempt_ns = cg_now_ns() + jittered(ch, ch->cur_backoff_ns);
@@ -392,8 +431,17 @@ static void on_goaway(cg_transport *t) {
   if (ch->whead) connect_start(ch);
 }
 
+static void on_ready(cg_transport *t) { transport_ready(t->owner, t); }
+
 static void on_closed(cg_transport *t) {
   cgrpc_channel *ch = t->owner;
+  if (ch->pending == t) { /* the handshake failed: a failed attempt */
+    ch->pending = NULL;
+    cg_timer_cancel(ch->loop, &ch->ctimer);
+    snprintf(ch->last_error, sizeof(ch->last_error), "%s", t->close_msg);
+    if (!ch->shutdown) connect_failed(ch);
+    return;
+  }
   if (ch->t == t) {
     ch->t = NULL;
     if (!ch->shutdown) set_state(ch, CGRPC_CHANNEL_IDLE);
@@ -408,7 +456,8 @@ static void on_closed(cg_transport *t) {
   }
 }
 
-static const cg_transport_hooks client_hooks = {NULL, on_goaway, on_closed};
+static const cg_transport_hooks client_hooks = {NULL, on_goaway, on_closed,
+                                                on_ready};
 
 /* ---- tasks posted by user threads ---- */
 
@@ -430,7 +479,7 @@ void cg_client_start(cgrpc_call *c) {
   }
   cgrpc_connectivity_state s = get_state(ch);
   if (s == CGRPC_CHANNEL_TRANSIENT_FAILURE && !c->wait_for_ready) {
-    char msg[260];
+    char msg[600];
     snprintf(msg, sizeof(msg), "failed to connect to %s: %s",
              ch->target.authority, ch->last_error);
     fail_call(c, CGRPC_STATUS_UNAVAILABLE, msg);
@@ -475,6 +524,8 @@ static void shutdown_task(cg_task *task) {
     ch->cfd = -1;
   }
   if (ch->t) cg_transport_close(ch->t, CGRPC_STATUS_CANCELLED, "channel closed");
+  if (ch->pending)
+    cg_transport_close(ch->pending, CGRPC_STATUS_CANCELLED, "channel closed");
   for (cg_transport *t = ch->draining; t; t = t->next)
     cg_transport_close(t, CGRPC_STATUS_CANCELLED, "channel closed");
   cg_loop_quit(ch->loop);
@@ -495,6 +546,8 @@ int cgrpc_channel_create(cgrpc_channel **out, const char *target,
     free(d);
     opts = &defaults;
   }
+  if (opts->creds && opts->creds->tls && !opts->creds->ctx)
+    return CGRPC_E_INVALID_ARG;
   cgrpc_channel *ch = calloc(1, sizeof(*ch));
   if (!ch) return CGRPC_E_NOMEM;
   int rc = cg_target_parse(&ch->target, target);
@@ -517,8 +570,14 @@ int cgrpc_channel_create(cgrpc_channel **out, const char *target,
   ch->cur_backoff_ns = ch->backoff_initial_ns;
   ch->settings.stream_window = 1024 * 1024;
   ch->settings.conn_window = 16 * 1024 * 1024;
-  ch->authority =
-      cg_strdup(opts->authority ? opts->authority : ch->target.authority);
+  if (opts->creds) {
+    ch->creds = opts->creds;
+    cg_creds_ref(ch->creds);
+  }
+  const char *override = ch->creds ? ch->creds->override_name : NULL;
+  ch->authority = cg_strdup(opts->authority ? opts->authority
+                            : override      ? override
+                                            : ch->target.authority);
   char ua[512];
   snprintf(ua, sizeof(ua), "%s%sgrpc-c-cgrpc/%s (nghttp2/%s)",
            opts->ua_prefix ? opts->ua_prefix : "", opts->ua_prefix ? " " : "",
@@ -560,6 +619,7 @@ void cg_channel_unref(cgrpc_channel *ch) {
   free(ch->authority);
   free(ch->user_agent);
   cg_md_clear(&ch->default_md);
+  cg_creds_unref(ch->creds);
   pthread_mutex_destroy(&ch->mu);
   pthread_cond_destroy(&ch->cv);
   free(ch);

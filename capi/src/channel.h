@@ -7,6 +7,7 @@
 #include "address.h"
 #include "call.h"
 #include "loop.h"
+#include "tls.h"
 #include "transport.h"
 
 struct cgrpc_channel_options {
@@ -17,6 +18,7 @@ struct cgrpc_channel_options {
   cgrpc_metadata md;
   int64_t backoff_initial_ms, backoff_max_ms;
   double backoff_multiplier, backoff_jitter;
+  cgrpc_credentials *creds;
 };
 
 #define CG_MAX_ADDRS 16
@@ -32,6 +34,7 @@ struct cgrpc_channel {
   int64_t min_connect_ns;
   int64_t backoff_initial_ns, backoff_max_ns;
   double backoff_mult, backoff_jitter;
+  cgrpc_credentials *creds; /* NULL or insecure: h2c */
 
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -45,6 +48,7 @@ struct cgrpc_channel {
   /* (loop) */
   int shutdown;
   cg_transport *t;        /* ready connection for new calls */
+  cg_transport *pending;  /* connected, TLS handshake under way */
   cg_transport *draining; /* connections finishing after GOAWAY */
   cgrpc_call *whead, *wtail; /* calls waiting for a connection */
   int connecting;
@@ -55,7 +59,7 @@ struct cgrpc_channel {
   cg_addr addrs[CG_MAX_ADDRS];
   int naddrs, ai;
   int64_t cur_backoff_ns, next_attempt_ns;
-  char last_error[200];
+  char last_error[400];
   cg_task connect_task, resolved_task, shutdown_task, reset_task;
   cg_transport_settings settings;
 };

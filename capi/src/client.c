@@ -125,7 +125,10 @@ void cg_client_call_submit(cgrpc_call *c, cg_transport *t) {
   if (!rc) {
     const char *path = c->method;
     nv[n++] = NV(":method", "POST", 4);
-    nv[n++] = NV(":scheme", "http", 4);
+    if (t->tls)
+      nv[n++] = NV(":scheme", "https", 5);
+    else
+      nv[n++] = NV(":scheme", "http", 4);
     nv[n++] = NV(":path", path, strlen(path));
     nv[n++] = NV(":authority", ch->authority, strlen(ch->authority));
     nv[n++] = NV("te", "trailers", 8);
@@ -167,6 +170,7 @@ void cg_client_call_submit(cgrpc_call *c, cg_transport *t) {
   cg_transport_attach(t, c, id);
   pthread_mutex_lock(&c->mu);
   memcpy(c->peer, t->peer, sizeof(c->peer));
+  cg_md_append_all(&c->auth, &t->auth);
   pthread_mutex_unlock(&c->mu);
   cg_transport_schedule_flush(t);
 }

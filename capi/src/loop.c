@@ -166,9 +166,11 @@ int cg_timer_set(cg_loop *l, cg_timer *t, int64_t when) {
 static void run_tasks(cg_loop *l, int final) {
   for (;;) {
     pthread_mutex_lock(&l->qmu);
-    if (final) l->stopped = 1;
     cg_task *t = l->head;
     l->head = l->tail = NULL;
+    /* Refuse new posts only once the queue is empty, so work queued by
+     * the last tasks (a transport's teardown) still runs. */
+    if (final && !t) l->stopped = 1;
     pthread_mutex_unlock(&l->qmu);
     if (!t) return;
     while (t) {

@@ -14,6 +14,7 @@
 #include "address.h"
 #include "call.h"
 #include "nvlist.h"
+#include "tls.h"
 #include "transport.h"
 
 struct cgrpc_server_options {
@@ -70,6 +71,7 @@ typedef struct cg_listener {
   cg_watch watch;
   struct cg_server_core *core;
   char *unix_path;
+  cgrpc_credentials *creds; /* NULL: h2c */
 } cg_listener;
 
 enum { SRV_NEW, SRV_STARTED, SRV_STOPPING, SRV_STOPPED };
@@ -110,6 +112,8 @@ static void core_unref(cg_server_core *s) {
   if (s->pool) cg_pool_free(s->pool);
   for (size_t i = 0; i < s->nmethods; i++) free(s->methods[i].path);
   free(s->methods);
+  for (size_t i = 0; i < s->nlisteners; i++)
+    cg_creds_unref(s->listeners[i].creds);
   free(s->listeners);
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->cv);
@@ -174,6 +178,7 @@ void cg_server_on_headers_done(cgrpc_call *c, int end_stream) {
   c->response_headers_seen = 1;
   pthread_mutex_lock(&c->mu);
   memcpy(c->peer, c->t->peer, sizeof(c->peer));
+  cg_md_append_all(&c->auth, &c->t->auth);
   if (end_stream) c->recv_eos = 1;
   pthread_mutex_unlock(&c->mu);
   const char *path = c->req_path ? c->req_path : "";
@@ -381,7 +386,7 @@ static void on_transport_closed(cg_transport *t) {
 }
 
 static const cg_transport_hooks server_hooks = {on_new_stream, NULL,
-                                                on_transport_closed};
+                                                on_transport_closed, NULL};
 
 static void on_accept(cg_watch *w, uint32_t ev) {
   cg_listener *ln = (cg_listener *)((char *)w - offsetof(cg_listener, watch));
@@ -404,10 +409,13 @@ static void on_accept(cg_watch *w, uint32_t ev) {
     }
     char peer[96];
     cg_addr_name((struct sockaddr *)&ss, len, peer, sizeof(peer));
-    cg_io *io = cg_io_plain_new(fd);
+    int tls = ln->creds && ln->creds->tls;
+    cg_io *io = tls ? cg_io_tls_new(fd, ln->creds, NULL) : cg_io_plain_new(fd);
+    cg_transport_settings st = s->settings;
+    if (tls) st.handshake_timeout_ms = ln->creds->handshake_timeout_ms;
     cg_transport *t = NULL;
-    if (!io || cg_transport_create(&t, s->loop, io, 1, &s->settings,
-                                   &server_hooks, s, peer) != CGRPC_OK) {
+    if (!io || cg_transport_create(&t, s->loop, io, 1, &st, &server_hooks, s,
+                                   peer) != CGRPC_OK) {
       if (io)
         io->destroy(io);
       else
@@ -507,8 +515,15 @@ int cgrpc_server_create(cgrpc_server **out, const cgrpc_server_options *opts) {
 
 int cgrpc_server_add_listener(cgrpc_server *srv, const char *address,
                               int *port) {
+  return cgrpc_server_add_secure_listener(srv, address, NULL, port);
+}
+
+int cgrpc_server_add_secure_listener(cgrpc_server *srv, const char *address,
+                                     const cgrpc_credentials *creds,
+                                     int *port) {
   if (port) *port = 0;
-  if (!srv || !address) return CGRPC_E_INVALID_ARG;
+  if (!srv || !address || (creds && creds->tls && !creds->is_server))
+    return CGRPC_E_INVALID_ARG;
   cg_server_core *s = srv->core;
   pthread_mutex_lock(&s->mu);
   int state = s->state;
@@ -520,7 +535,7 @@ int cgrpc_server_add_listener(cgrpc_server *srv, const char *address,
   cg_addr a;
   char err[200];
   if (cg_target_resolve(&t, &a, 1, err, sizeof(err)) != 1) {
-    CG_TRACE("listen %s: %s", address, err);
+    cg_set_last_error("listen %s: %s", address, err);
     cg_target_free(&t);
     return CGRPC_E_ADDRESS;
   }
@@ -537,7 +552,7 @@ int cgrpc_server_add_listener(cgrpc_server *srv, const char *address,
     if (stat(t.unix_path, &st) == 0 && S_ISSOCK(st.st_mode)) unlink(t.unix_path);
   }
   if (bind(fd, (struct sockaddr *)&a.ss, a.len) != 0 || listen(fd, 1024) != 0) {
-    CG_TRACE("listen %s: %s", address, strerror(errno));
+    cg_set_last_error("listen %s: %s", address, strerror(errno));
     close(fd);
     cg_target_free(&t);
     return CGRPC_E_ADDRESS;
@@ -565,6 +580,10 @@ int cgrpc_server_add_listener(cgrpc_server *srv, const char *address,
   ln->core = s;
   ln->unix_path = t.unix_path;
   t.unix_path = NULL;
+  if (creds && creds->tls) {
+    ln->creds = (cgrpc_credentials *)creds;
+    cg_creds_ref(ln->creds);
+  }
   cg_target_free(&t);
   if (port) *port = p;
   return CGRPC_OK;

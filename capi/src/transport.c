@@ -237,13 +237,16 @@ static void update_events(cg_transport *t, uint32_t ev) {
 }
 
 static void fail(cg_transport *t, const char *what) {
-  char msg[160];
-  snprintf(msg, sizeof(msg), "%s %s", what, t->peer);
+  char msg[400];
+  if (t->io->err[0])
+    snprintf(msg, sizeof(msg), "%s %s: %s", what, t->peer, t->io->err);
+  else
+    snprintf(msg, sizeof(msg), "%s %s", what, t->peer);
   cg_transport_close(t, CGRPC_STATUS_UNAVAILABLE, msg);
 }
 
 static void flush_now(cg_transport *t) {
-  if (t->closing) return;
+  if (t->closing || !t->ready) return;
   for (;;) {
     /* Gather frames into one buffer, then write it in one go. */
     while (t->out.len - t->out_off < 65536 &&
@@ -291,37 +294,86 @@ void cg_transport_schedule_flush(cg_transport *t) {
   if (!t->closing) cg_loop_post(t->loop, &t->flush_task);
 }
 
+static void drive_handshake(cg_transport *t) {
+  uint32_t want = EPOLLIN;
+  char err[200] = "";
+  int rc = t->io->handshake(t->io, &want, err, sizeof(err));
+  if (rc < 0) {
+    char msg[400];
+    snprintf(msg, sizeof(msg), "TLS handshake with %s failed: %s", t->peer, err);
+    cg_transport_close(t, CGRPC_STATUS_UNAVAILABLE, msg);
+    return;
+  }
+  if (rc == 0) {
+    update_events(t, want);
+    return;
+  }
+  t->ready = 1;
+  cg_timer_cancel(t->loop, &t->hs_timer);
+  t->io->auth(t->io, &t->auth);
+  update_events(t, EPOLLIN);
+  if (t->hooks->ready) t->hooks->ready(t);
+}
+
+static void on_handshake_timeout(cg_timer *tm) {
+  cg_transport *t = (cg_transport *)((char *)tm - offsetof(cg_transport, hs_timer));
+  char msg[200];
+  snprintf(msg, sizeof(msg), "TLS handshake with %s timed out", t->peer);
+  cg_transport_close(t, CGRPC_STATUS_UNAVAILABLE, msg);
+}
+
+/* Reads and feeds the session until the socket has nothing more.  A TLS
+ * read returns one record at a time and may leave data buffered inside
+ * OpenSSL, so only EAGAIN (not a short read) means "drained"; after a
+ * bounded number of reads the rest waits for a read task (fairness). */
+static void read_some(cg_transport *t) {
+  uint8_t buf[65536];
+  for (int i = 0; i < 64 && !t->closing; i++) {
+    ssize_t n = t->io->read(t->io, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EINTR) continue;
+      fail(t, "connection lost reading from");
+      return;
+    }
+    if (n == 0) {
+      fail(t, "connection closed by");
+      return;
+    }
+    ssize_t r = nghttp2_session_mem_recv(t->session, buf, (size_t)n);
+    if (r < 0) {
+      char msg[160];
+      snprintf(msg, sizeof(msg), "HTTP/2 error from %s: %s", t->peer,
+               nghttp2_strerror((int)r));
+      /* Tell the peer why before closing. */
+      nghttp2_session_terminate_session(t->session, NGHTTP2_PROTOCOL_ERROR);
+      flush_now(t);
+      if (!t->closing) cg_transport_close(t, CGRPC_STATUS_UNAVAILABLE, msg);
+      return;
+    }
+    if (!t->tls && (size_t)n < sizeof(buf)) return; /* socket drained */
+  }
+  if (!t->closing) cg_loop_post(t->loop, &t->read_task);
+}
+
+static void read_task(cg_task *task) {
+  cg_transport *t = (cg_transport *)((char *)task -
+                                     offsetof(cg_transport, read_task));
+  if (t->closing) return;
+  read_some(t);
+  flush_now(t);
+}
+
 static void on_io(cg_watch *w, uint32_t ev) {
   cg_transport *t = (cg_transport *)((char *)w - offsetof(cg_transport, watch));
   if (t->closing) return;
-  if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-    uint8_t buf[65536];
-    for (int i = 0; i < 16 && !t->closing; i++) {
-      ssize_t n = t->io->read(t->io, buf, sizeof(buf));
-      if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        if (errno == EINTR) continue;
-        fail(t, "connection lost reading from");
-        return;
-      }
-      if (n == 0) {
-        fail(t, "connection closed by");
-        return;
-      }
-      ssize_t r = nghttp2_session_mem_recv(t->session, buf, (size_t)n);
-      if (r < 0) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "HTTP/2 error from %s: %s", t->peer,
-                 nghttp2_strerror((int)r));
-        /* Tell the peer why before closing. */
-        nghttp2_session_terminate_session(t->session, NGHTTP2_PROTOCOL_ERROR);
-        flush_now(t);
-        if (!t->closing) cg_transport_close(t, CGRPC_STATUS_UNAVAILABLE, msg);
-        return;
-      }
-      if ((size_t)n < sizeof(buf)) break;
-    }
+  if (!t->ready) {
+    drive_handshake(t);
+    if (!t->ready || t->closing) return;
+    /* Application data may already sit in OpenSSL's buffer. */
+    ev |= EPOLLIN;
   }
+  if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_some(t);
   flush_now(t);
 }
 
@@ -336,6 +388,7 @@ static void close_task(cg_task *task) {
   }
   if (t->hooks->closed) t->hooks->closed(t);
   if (t->io) t->io->destroy(t->io);
+  cg_md_clear(&t->auth);
   cg_bytes_free(&t->out);
   free(t);
 }
@@ -347,6 +400,7 @@ void cg_transport_close(cg_transport *t, int code, const char *msg) {
   snprintf(t->close_msg, sizeof(t->close_msg), "%s", msg);
   CG_TRACE("transport %s closing: %s", t->peer, msg);
   cg_loop_unwatch(t->loop, &t->watch);
+  cg_timer_cancel(t->loop, &t->hs_timer);
   while (t->calls) {
     cgrpc_call *c = t->calls;
     cg_call_stream_closed(c, NGHTTP2_INTERNAL_ERROR, code, t->close_msg);
@@ -382,6 +436,7 @@ int cg_transport_create(cg_transport **out, cg_loop *loop, cg_io *io,
   snprintf(t->peer, sizeof(t->peer), "%s", peer);
   t->flush_task.fn = flush_task;
   t->close_task.fn = close_task;
+  t->read_task.fn = read_task;
   /* Windows reopen only as the application reads (backpressure). */
   nghttp2_option_set_no_auto_window_update(opt, 1);
   int rc = is_server ? nghttp2_session_server_new2(&t->session, cb, t, opt)
@@ -411,13 +466,30 @@ int cg_transport_create(cg_transport **out, cg_loop *loop, cg_io *io,
   t->watch.fd = io->fd;
   t->watch.fn = on_io;
   t->events = EPOLLIN;
+  t->tls = io->handshake != NULL;
+  t->ready = !t->tls;
+  cg_timer_init(&t->hs_timer, on_handshake_timeout);
+  if (!t->tls &&
+      cg_md_append(&t->auth, "transport_security_type", 23, "insecure", 8)) {
+    nghttp2_session_del(t->session);
+    free(t);
+    return CGRPC_E_NOMEM;
+  }
   if (cg_loop_watch(loop, &t->watch, EPOLLIN) != 0) {
     nghttp2_session_del(t->session);
+    cg_md_clear(&t->auth);
     free(t);
     return CGRPC_E_SYSTEM;
   }
-  cg_transport_schedule_flush(t);
   *out = t;
+  if (t->tls) {
+    if (st->handshake_timeout_ms > 0)
+      cg_timer_set(loop, &t->hs_timer,
+                   cg_now_ns() + st->handshake_timeout_ms * CG_MS);
+    drive_handshake(t); /* the client speaks first */
+  } else {
+    cg_transport_schedule_flush(t);
+  }
   return CGRPC_OK;
 nomem:
   if (cb) nghttp2_session_callbacks_del(cb);

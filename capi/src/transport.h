@@ -16,7 +16,14 @@ typedef struct cg_io {
   ssize_t (*read)(struct cg_io *io, void *buf, size_t n);
   ssize_t (*write)(struct cg_io *io, const void *buf, size_t n);
   void (*destroy)(struct cg_io *io);
+  /* NULL for plain sockets.  Advances the handshake: 1 done, 0 waiting
+   * for the events in *want (EPOLLIN/EPOLLOUT), -1 failed (reason in
+   * err). */
+  int (*handshake)(struct cg_io *io, uint32_t *want, char *err, size_t n);
+  /* After the handshake: adds the peer's identity (auth context) to md. */
+  void (*auth)(struct cg_io *io, cgrpc_metadata *md);
   int fd;
+  char err[200]; /* why the last read or write failed, if known (TLS) */
 } cg_io;
 cg_io *cg_io_plain_new(int fd);
 
@@ -30,9 +37,12 @@ typedef struct cg_transport_hooks {
   void (*goaway)(cg_transport *t);
   /* t is closed and its calls have ended; t is freed after this. */
   void (*closed)(cg_transport *t);
+  /* The TLS handshake finished: t may carry streams now. */
+  void (*ready)(cg_transport *t);
 } cg_transport_hooks;
 
 typedef struct cg_transport_settings {
+  int64_t handshake_timeout_ms; /* TLS only */
   uint32_t max_concurrent_streams; /* 0: do not advertise */
   uint32_t stream_window;
   uint32_t conn_window;
@@ -47,17 +57,21 @@ struct cg_transport {
   int closing;  /* torn down at the next close task */
   int draining; /* GOAWAY sent or received: no new streams */
   int close_after_flush; /* drained: close once the output is written */
+  int ready;       /* handshake done (always for plain sockets) */
+  int tls;
+  cg_timer hs_timer; /* handshake deadline */
+  cgrpc_metadata auth; /* peer identity, fixed once ready */
   uint32_t events;
   cg_bytes out;
   size_t out_off;
-  cg_task flush_task, close_task;
+  cg_task flush_task, close_task, read_task;
   const cg_transport_hooks *hooks;
   void *owner;
   char peer[96];
   cgrpc_call *calls; /* streams with a call attached */
   int ncalls;
   int close_code;
-  char close_msg[160];
+  char close_msg[400];
   cg_transport *next; /* owner's list */
 };
 

@@ -26,6 +26,7 @@ const char *cgrpc_strerror(int rc) {
   case CGRPC_E_ROLE: return "function not for this side of the call";
   case CGRPC_E_NOT_FOUND: return "not found";
   case CGRPC_E_CANCELLED: return "the RPC was cancelled";
+  case CGRPC_E_TLS: return "invalid TLS credentials";
   default: return "unknown error code";
   }
 }

@@ -10,11 +10,12 @@ Suite *rpc_suite(void);
 Suite *threads_suite(void);
 Suite *server_suite(void);
 Suite *faults_suite(void);
+Suite *tls_suite(void);
 
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   Suite *(*all[])(void) = {codec_suite, rpc_suite, threads_suite, server_suite,
-                           faults_suite};
+                           faults_suite, tls_suite};
   SRunner *sr = srunner_create(all[0]());
   for (size_t i = 1; i < sizeof(all) / sizeof(all[0]); i++)
     srunner_add_suite(sr, all[i]());

@@ -12,7 +12,8 @@ atomic_int probe_flood_sent;
 atomic_int probe_running, probe_max_running;
 atomic_int probe_misuse_ok;
 
-/* Info: replies "deadline=<ms>;peer=<peer>;method=<m>;md=k=v,k=<hex>," */
+/* Info: replies "deadline=<ms>;peer=<peer>;method=<m>;md=k=v,k=<hex>,;
+ * auth=k=v," (auth context without the PEM). */
 static void info(cgrpc_call *call, void *ud) {
   (void)ud;
   cgrpc_buffer *req;
@@ -35,6 +36,15 @@ static void info(cgrpc_call *call, void *ud) {
       n += bin ? snprintf(out + n, sizeof(out) - (size_t)n, "%02x", v[j])
                : snprintf(out + n, sizeof(out) - (size_t)n, "%c", v[j]);
     n += snprintf(out + n, sizeof(out) - (size_t)n, ",");
+  }
+  const cgrpc_metadata *auth;
+  cgrpc_call_auth_context(call, &auth);
+  n += snprintf(out + n, sizeof(out) - (size_t)n, ";auth=");
+  for (size_t i = 0; i < cgrpc_metadata_count(auth) && n < 3900; i++) {
+    const char *k = cgrpc_metadata_key(auth, i);
+    if (strcmp(k, "x509_pem_cert") == 0) continue;
+    n += snprintf(out + n, sizeof(out) - (size_t)n, "%s=%s,", k,
+                  (const char *)cgrpc_metadata_value(auth, i, NULL));
   }
   cgrpc_call_send(call, out, (size_t)n, 0);
   cgrpc_call_finish(call, CGRPC_STATUS_OK, NULL, NULL);

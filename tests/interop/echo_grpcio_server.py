@@ -143,17 +143,33 @@ def _bind_address(host, port):
     return "%s:%d" % (host, port)
 
 
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--tls-cert", help="PEM certificate chain: serve TLS")
+    parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    parser.add_argument("--client-ca", help="PEM CA that must sign client "
+                        "certificates (mutual TLS, required)")
     args = parser.parse_args(argv)
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=64))
     server.add_generic_rpc_handlers((_generic_handler(),))
     address = _bind_address(args.host, args.port)
     try:
-        port = server.add_insecure_port(address)
+        if args.tls_cert:
+            creds = grpc.ssl_server_credentials(
+                [(_read(args.tls_key), _read(args.tls_cert))],
+                root_certificates=_read(args.client_ca) if args.client_ca else None,
+                require_client_auth=bool(args.client_ca))
+            port = server.add_secure_port(address, creds)
+        else:
+            port = server.add_insecure_port(address)
     except RuntimeError as exc:  # newer grpcio raises instead of returning 0
         port = 0
         print("bind %s failed: %s" % (address, exc), file=sys.stderr)
