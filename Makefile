@@ -17,7 +17,7 @@ ASAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=undefined
 TSAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=thread
 
-LIBS    := -lnghttp2 -lssl -lcrypto -pthread
+LIBS    := -lnghttp2 -lssl -lcrypto -lm -pthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 
 SRCS    := $(wildcard capi/src/*.c)
@@ -29,20 +29,24 @@ TEST_HDRS := $(wildcard tests/c/*.h)
 define variant
 $(1)/obj/%.o: capi/src/%.c $(HDRS)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(BASE_CFLAGS) $(2) -fvisibility=hidden -c $$< -o $$@
+	@echo "  CC      $$@"
+	@$$(CC) $$(BASE_CFLAGS) $(2) -fvisibility=hidden -c $$< -o $$@
 
 $(1)/libcgrpc.a: $(patsubst capi/src/%.c,$(1)/obj/%.o,$(SRCS))
 	@rm -f $$@
-	ar rcs $$@ $$^
+	@echo "  AR      $$@"
+	@ar rcs $$@ $$^
 
 $(1)/bin/cgrpc_tests: $(TEST_SRCS) $(TEST_HDRS) tests/tools/echo_service.h $(1)/libcgrpc.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(BASE_CFLAGS) $(2) -Itests/c -Itests/tools $(TEST_SRCS) $(1)/libcgrpc.a \
+	@echo "  LD      $$@"
+	@$$(CC) $$(BASE_CFLAGS) $(2) -Itests/c -Itests/tools $(TEST_SRCS) $(1)/libcgrpc.a \
 	    $$(CHECK_LIBS) $$(LIBS) $(3) -o $$@
 
 $(1)/bin/%: tests/tools/%.c tests/tools/echo_service.h $(1)/libcgrpc.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(BASE_CFLAGS) $(2) -Itests/tools $$< $(1)/libcgrpc.a $$(LIBS) $(3) -o $$@
+	@echo "  LD      $$@"
+	@$$(CC) $$(BASE_CFLAGS) $(2) -Itests/tools $$< $(1)/libcgrpc.a $$(LIBS) $(3) -o $$@
 endef
 
 $(eval $(call variant,build,$(OPT_CFLAGS),))

@@ -501,7 +501,7 @@ CGRPC_API void cgrpc_call_cancel(cgrpc_call *call);
 
 /* Non-zero once the call was cancelled or its deadline passed (server: or
  * the client went away).  Thread-safe. */
-CGRPC_API int cgrpc_call_is_cancelled(cgrpc_call *call);
+CGRPC_API int cgrpc_call_is_cancelled(const cgrpc_call *call);
 
 /* Milliseconds left until the call's deadline (0 once passed), or -1 when
  * it has none.  Thread-safe. */
@@ -513,7 +513,7 @@ CGRPC_API const char *cgrpc_call_method(const cgrpc_call *call);
 /* The remote address ("ipv4:127.0.0.1:5000", "ipv6:[::1]:5000",
  * "unix:/path"), "" before the call is on a connection; borrowed, valid
  * until the call is destroyed.  Thread-safe. */
-CGRPC_API const char *cgrpc_call_peer(cgrpc_call *call);
+CGRPC_API const char *cgrpc_call_peer(const cgrpc_call *call);
 
 /* The peer's identity, as grpc's auth context: "transport_security_type"
  * ("ssl" or "insecure") and, for a peer that presented a certificate
@@ -541,6 +541,12 @@ CGRPC_API int cgrpc_unary(cgrpc_channel *ch, const char *method,
                           const void *request, size_t request_len,
                           const cgrpc_call_options *opts, int *code,
                           cgrpc_buffer **reply, char **message);
+
+/* As cgrpc_unary for "/<stub's service>/<method>". */
+CGRPC_API int cgrpc_stub_unary(const cgrpc_stub *stub, const char *method,
+                               const void *request, size_t request_len,
+                               const cgrpc_call_options *opts, int *code,
+                               cgrpc_buffer **reply, char **message);
 
 /* ------------------------------------------------------------------ */
 /* Server                                                               */

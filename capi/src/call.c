@@ -349,8 +349,9 @@ void cgrpc_call_cancel(cgrpc_call *c) {
   pthread_mutex_unlock(&c->mu);
 }
 
-int cgrpc_call_is_cancelled(cgrpc_call *c) {
-  if (!c) return 0;
+int cgrpc_call_is_cancelled(const cgrpc_call *cc) {
+  if (!cc) return 0;
+  cgrpc_call *c = (cgrpc_call *)cc; /* only to take the lock */
   pthread_mutex_lock(&c->mu);
   int r = c->cancelled ||
           (!c->is_server && c->status_set &&
@@ -380,8 +381,9 @@ const char *cgrpc_call_method(const cgrpc_call *c) {
   return c && c->method ? c->method : "";
 }
 
-const char *cgrpc_call_peer(cgrpc_call *c) {
-  if (!c) return "";
+const char *cgrpc_call_peer(const cgrpc_call *cc) {
+  if (!cc) return "";
+  cgrpc_call *c = (cgrpc_call *)cc; /* only to take the lock */
   pthread_mutex_lock(&c->mu);
   const char *p = c->peer; /* written once, before it is non-empty */
   pthread_mutex_unlock(&c->mu);

@@ -296,6 +296,9 @@ void cg_client_on_headers_done(cgrpc_call *c, int end_stream) {
   finish_from_headers(c);
 }
 
+static int unary_on(cgrpc_call *c, const void *request, size_t request_len,
+                    int *code, cgrpc_buffer **reply, char **message);
+
 int cgrpc_unary(cgrpc_channel *ch, const char *method, const void *request,
                 size_t request_len, const cgrpc_call_options *opts, int *code,
                 cgrpc_buffer **reply, char **message) {
@@ -305,6 +308,26 @@ int cgrpc_unary(cgrpc_channel *ch, const char *method, const void *request,
   cgrpc_call *c;
   int rc = cgrpc_call_start(&c, ch, method, opts);
   if (rc) return rc;
+  return unary_on(c, request, request_len, code, reply, message);
+}
+
+int cgrpc_stub_unary(const cgrpc_stub *stub, const char *method,
+                     const void *request, size_t request_len,
+                     const cgrpc_call_options *opts, int *code,
+                     cgrpc_buffer **reply, char **message) {
+  if (reply) *reply = NULL;
+  if (message) *message = NULL;
+  if (!code || !reply) return CGRPC_E_INVALID_ARG;
+  cgrpc_call *c;
+  int rc = cgrpc_stub_call_start(&c, stub, method, opts);
+  if (rc) return rc;
+  return unary_on(c, request, request_len, code, reply, message);
+}
+
+/* Sends request, reads one reply and the status, destroys c. */
+static int unary_on(cgrpc_call *c, const void *request, size_t request_len,
+                    int *code, cgrpc_buffer **reply, char **message) {
+  int rc;
   rc = cgrpc_call_send(c, request, request_len, CGRPC_SEND_LAST);
   if (rc && rc != CGRPC_E_CLOSED) {
     cgrpc_call_destroy(c);

@@ -453,9 +453,25 @@ static void goaway_task(cg_task *task) {
   }
 }
 
+/* Grace is over: reset every running RPC with CANCEL (clients see
+ * CANCELLED) and wake its handler; drained connections then close. */
 static void cancel_task(cg_task *task) {
   cg_server_core *s = (cg_server_core *)((char *)task -
                                          offsetof(cg_server_core, cancel_task));
+  for (cg_transport *t = s->transports; t; t = t->next) {
+    if (t->closing) continue;
+    for (cgrpc_call *c = t->calls; c; c = c->tnext) {
+      pthread_mutex_lock(&c->mu);
+      cg_call_abort_locked(c);
+      pthread_mutex_unlock(&c->mu);
+      nghttp2_submit_rst_stream(t->session, NGHTTP2_FLAG_NONE, c->stream_id,
+                                NGHTTP2_CANCEL);
+    }
+    cg_transport_schedule_flush(t);
+  }
+}
+
+static void close_all(cg_server_core *s) {
   for (cg_transport *t = s->transports, *next; t; t = next) {
     next = t->next;
     cg_transport_close(t, CGRPC_STATUS_CANCELLED, "server shutting down");
@@ -466,7 +482,7 @@ static void close_task(cg_task *task) {
   cg_server_core *s = (cg_server_core *)((char *)task -
                                          offsetof(cg_server_core, close_task));
   close_listeners(s);
-  cancel_task(&s->cancel_task);
+  close_all(s);
   cg_loop_quit(s->loop);
 }
 
@@ -678,9 +694,13 @@ int cgrpc_server_shutdown(cgrpc_server *srv, int64_t grace_ms) {
     int left = s->active > 0 || s->ntransports > 0;
     pthread_mutex_unlock(&s->mu);
     if (left) cg_loop_post(s->loop, &s->cancel_task);
-    /* Cancelled handlers see CGRPC_E_CANCELLED and return. */
+    /* Cancelled handlers see CGRPC_E_CANCELLED and return; the resets
+     * get a moment to reach the clients before connections close. */
     pthread_mutex_lock(&s->mu);
     while (s->active > 0) pthread_cond_wait(&s->cv, &s->mu);
+    int64_t settle = cg_now_ns() + 200 * CG_MS;
+    while (s->ntransports > 0)
+      if (cg_cond_wait_until(&s->cv, &s->mu, settle) == ETIMEDOUT) break;
     pthread_mutex_unlock(&s->mu);
   }
   cg_loop_post(s->loop, &s->close_task);

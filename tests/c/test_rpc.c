@@ -73,6 +73,12 @@ START_TEST(server_streaming) {
   ck_rc(cgrpc_stub_create(&stub, ch, "cgrpc.test.Echo"));
   ck_assert_str_eq(cgrpc_stub_service(stub), "cgrpc.test.Echo");
   cgrpc_call *c;
+  int code;
+  cgrpc_buffer *one;
+  ck_rc(cgrpc_stub_unary(stub, "Unary", "via stub", 8, NULL, &code, &one, NULL));
+  ck_assert_int_eq(code, 0);
+  ck_assert_int_eq((int)cgrpc_buffer_len(one), 8);
+  cgrpc_buffer_free(one);
   ck_rc(cgrpc_stub_call_start(&c, stub, "ServerStream", o));
   ck_assert_str_eq(cgrpc_call_method(c), E "ServerStream");
   ck_rc(cgrpc_call_send(c, "s", 1, CGRPC_SEND_LAST));
