@@ -64,7 +64,7 @@ TOOLS := echo_server echo_client
 EXAMPLES := demo_server demo_client
 
 .PHONY: all lib deps venv test test-c test-asan test-tsan test-header \
-        test-interop test-exports demo bench clean
+        test-interop test-exports test-python python-ext demo bench clean
 
 all: lib build/bin/echo_server
 
@@ -112,8 +112,23 @@ test-interop: build/bin/echo_server $(VPY) build/test-certs/.done
 	CGRPC_TEST_CERTS=$(CURDIR)/build/test-certs \
 	    $(VPY) -m pytest -q tests/interop
 
+# The Python extension, built in place into python/cgrpc/ (SWIG from the venv).
+PYEXT_STAMP := build/python-ext.stamp
+$(PYEXT_STAMP): $(SRCS) $(HDRS) bindings/cgrpc.i setup.py $(VPY)
+	@mkdir -p build
+	$(VPY) setup.py -q build_ext --inplace 2>&1 | grep -v "calls to avoid build errors" || true
+	@test -f python/cgrpc/core.py
+	@touch $@
+
+python-ext: $(PYEXT_STAMP)
+
+test-python: $(PYEXT_STAMP) build/bin/echo_server build/test-certs/.done
+	CGRPC_ECHO_SERVER=$(CURDIR)/build/bin/echo_server \
+	CGRPC_TEST_CERTS=$(CURDIR)/build/test-certs PYTHONPATH=$(CURDIR)/python \
+	    $(VPY) -m pytest -q tests/python
+
 test: deps
-	$(MAKE) test-header test-exports test-c test-asan test-tsan test-interop
+	$(MAKE) test-header test-exports test-c test-asan test-tsan test-interop test-python
 
 demo: deps lib build/bin/demo_server build/bin/demo_client
 	@bash examples/run-demo.sh
