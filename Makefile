@@ -142,5 +142,19 @@ build/test-certs/.done: tests/tls/gen-certs.sh
 	rm -rf build/test-certs
 	bash tests/tls/gen-certs.sh build/test-certs
 
+# Unary echo benchmark (bench/README.md): cgrpc and grpcio clients against
+# cgrpc and grpcio servers, then h2load.  About 3 minutes;
+# `make bench BENCH_ARGS=--quick` for a smoke run (about 25 s).
+build/bin/unary_bench: bench/unary_bench.c capi/include/cgrpc.h build/libcgrpc.a
+	@mkdir -p build/bin
+	$(CC) -std=c11 -O2 -pthread -D_GNU_SOURCE $(WARN) -Icapi/include \
+	    $< build/libcgrpc.a $(LIBS) -o $@
+
+bench: deps lib build/bin/echo_server build/bin/unary_bench $(VPY)
+	bash bench/run.sh $(BENCH_ARGS)
+
 clean:
 	rm -rf build
+
+# The Lua binding's rules (lua-ext, test-lua), when present.
+-include lua/lua.mk

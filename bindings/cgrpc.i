@@ -238,3 +238,8 @@ static int cgb_server_set_dispatcher(cgrpc_server *srv, PyObject *dispatch) {
 static void cgb_python_exiting(void) { cgb_py_exiting = 1; }
 %}
 #endif
+
+/* ---- Lua: threads, shared channels, worker states (bindings/lua.i) ---- */
+#ifdef SWIGLUA
+%include "lua.i"
+#endif

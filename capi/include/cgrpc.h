@@ -493,6 +493,24 @@ CGRPC_API int cgrpc_call_status(cgrpc_call *call, int *code,
 CGRPC_API int cgrpc_call_wait(cgrpc_call *call, unsigned mask,
                               int64_t timeout_ms, unsigned *ready);
 
+/* Called when one of a call's events may have become ready. */
+typedef void (*cgrpc_notify_fn)(cgrpc_call *call, void *user_data);
+
+/* Registers fn to run whenever one of the call's events (see
+ * cgrpc_call_wait) may have become ready: a message arrived, send space
+ * freed, metadata or the status arrived, the call ended.  It lets an event
+ * loop (a coroutine scheduler, a language runtime) learn about many calls
+ * without a thread each: typically fn writes to an eventfd or pipe the loop
+ * polls, and the loop then asks cgrpc_call_wait(call, mask, 0, &ready).
+ * fn runs on cgrpc's I/O thread or on a thread using the call, with the
+ * call's lock held: it must be quick, must not block and must not call
+ * cgrpc functions.  It runs once at registration too.  A new fn (or NULL)
+ * replaces the old one; destroy (may be NULL) is called once with the old
+ * user_data when replaced, or when the call is freed.  Returns CGRPC_OK,
+ * CGRPC_E_INVALID_ARG.  Thread-safe. */
+CGRPC_API int cgrpc_call_set_notify(cgrpc_call *call, cgrpc_notify_fn fn,
+                                    void *user_data, cgrpc_destroy_fn destroy);
+
 /* Cancels the call: client: ends it with CANCELLED (RST_STREAM CANCEL to
  * the server) unless it already ended; server: ends the RPC with
  * CANCELLED for the client.  Waiting threads wake.  Idempotent, any

@@ -42,6 +42,7 @@ static void md_free(cgrpc_metadata *md) { cgrpc_metadata_destroy(md); }
 void cg_call_unref(cgrpc_call *c) {
   if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
     return;
+  if (c->notify_destroy) c->notify_destroy(c->notify_ud);
   while (c->oq_head) {
     cg_out_chunk *k = c->oq_head;
     c->oq_head = k->next;
@@ -73,6 +74,26 @@ void cg_call_unref(cgrpc_call *c) {
   free(c);
 }
 
+void cg_call_wake_locked(cgrpc_call *c) {
+  pthread_cond_broadcast(&c->cv);
+  if (c->notify) c->notify(c, c->notify_ud);
+}
+
+int cgrpc_call_set_notify(cgrpc_call *c, cgrpc_notify_fn fn, void *ud,
+                          cgrpc_destroy_fn destroy) {
+  if (!c) return CGRPC_E_INVALID_ARG;
+  pthread_mutex_lock(&c->mu);
+  cgrpc_destroy_fn old_destroy = c->notify_destroy;
+  void *old_ud = c->notify_ud;
+  c->notify = fn;
+  c->notify_ud = ud;
+  c->notify_destroy = destroy;
+  if (fn) fn(c, ud); /* events may be ready already */
+  pthread_mutex_unlock(&c->mu);
+  if (old_destroy) old_destroy(old_ud);
+  return CGRPC_OK;
+}
+
 void cg_call_post_locked(cgrpc_call *c, unsigned ops) {
   c->ops |= ops;
   cg_call_ref(c);
@@ -89,14 +110,14 @@ int cg_call_set_status_locked(cgrpc_call *c, int code, const char *msg) {
   free(c->message);
   c->message = cg_strdup(msg ? msg : "");
   c->recv_eos = 1;
-  pthread_cond_broadcast(&c->cv);
+  cg_call_wake_locked(c);
   return 1;
 }
 
 void cg_call_abort_locked(cgrpc_call *c) {
   if (c->cancelled) return;
   c->cancelled = 1;
-  pthread_cond_broadcast(&c->cv);
+  cg_call_wake_locked(c);
 }
 
 /* ---- events ---- */
@@ -134,7 +155,7 @@ int cgrpc_call_wait(cgrpc_call *c, unsigned mask, int64_t timeout_ms,
   }
   if (rc == CGRPC_OK && ready) *ready = r & mask;
   c->users--;
-  if (c->destroyed) pthread_cond_broadcast(&c->cv);
+  if (c->destroyed) cg_call_wake_locked(c);
   pthread_mutex_unlock(&c->mu);
   return rc;
 }
@@ -220,7 +241,7 @@ static int send_common(cgrpc_call *c, const void *data, size_t len,
     pthread_cond_wait(&c->cv, &c->mu);
   c->sending = 0;
   c->users--;
-  if (c->destroyed) pthread_cond_broadcast(&c->cv);
+  if (c->destroyed) cg_call_wake_locked(c);
   pthread_mutex_unlock(&c->mu);
   return CGRPC_OK;
 }
@@ -290,7 +311,7 @@ int cgrpc_call_recv(cgrpc_call *c, cgrpc_buffer **msg) {
   }
   c->receiving = 0;
   c->users--;
-  if (c->destroyed) pthread_cond_broadcast(&c->cv);
+  if (c->destroyed) cg_call_wake_locked(c);
   pthread_mutex_unlock(&c->mu);
   return rc;
 }
@@ -310,7 +331,7 @@ int cgrpc_call_initial_metadata(cgrpc_call *c, const cgrpc_metadata **md) {
     pthread_cond_wait(&c->cv, &c->mu);
   c->users--;
   *md = empty_md(&c->initial_md);
-  if (c->destroyed) pthread_cond_broadcast(&c->cv);
+  if (c->destroyed) cg_call_wake_locked(c);
   pthread_mutex_unlock(&c->mu);
   return *md ? CGRPC_OK : CGRPC_E_NOMEM;
 }
@@ -326,7 +347,7 @@ int cgrpc_call_status(cgrpc_call *c, int *code, const char **message,
   if (code) *code = c->code;
   if (message) *message = c->message ? c->message : "";
   if (trailers) *trailers = empty_md(&c->trailers);
-  if (c->destroyed) pthread_cond_broadcast(&c->cv);
+  if (c->destroyed) cg_call_wake_locked(c);
   pthread_mutex_unlock(&c->mu);
   return CGRPC_OK;
 }
@@ -399,7 +420,7 @@ void cgrpc_call_destroy(cgrpc_call *c) {
     c->cancelled = 1;
     cg_call_post_locked(c, CG_OP_CANCEL);
   }
-  pthread_cond_broadcast(&c->cv);
+  cg_call_wake_locked(c);
   /* Threads still inside return promptly now; wait for them so a
    * destroy racing a blocked recv cannot free memory under it. */
   while (c->users > 0) pthread_cond_wait(&c->cv, &c->mu);
@@ -510,7 +531,7 @@ void cg_call_on_data(cgrpc_call *c, const uint8_t *data, size_t len) {
       c->rq_head = head;
     c->rq_tail = tail;
     c->queued_bytes += nbytes;
-    pthread_cond_broadcast(&c->cv);
+    cg_call_wake_locked(c);
   }
   c->unconsumed += total;
   /* Reopen the window while the reader keeps up; hold it when the reader
@@ -529,7 +550,7 @@ void cg_call_on_end_stream(cgrpc_call *c) {
   int truncated = c->fhave > 0 || c->fmsg != NULL;
   pthread_mutex_lock(&c->mu);
   c->recv_eos = 1;
-  pthread_cond_broadcast(&c->cv);
+  cg_call_wake_locked(c);
   pthread_mutex_unlock(&c->mu);
   if (truncated && !c->discard)
     fail_stream(c, CGRPC_STATUS_INTERNAL,
@@ -636,7 +657,7 @@ void cg_call_stream_closed(cgrpc_call *c, uint32_t h2_error, int code,
     if (!(c->local_end_sent && h2_error == NGHTTP2_NO_ERROR && code < 0))
       cg_call_abort_locked(c);
     c->recv_eos = 1;
-    pthread_cond_broadcast(&c->cv);
+    cg_call_wake_locked(c);
   } else if (!c->status_set) {
     char buf[200];
     const char *m = msg;
@@ -689,7 +710,7 @@ ssize_t cg_call_read_data(cgrpc_call *c, uint8_t *buf, size_t len,
   int was_blocked = c->out_pending > CG_SEND_BOUND;
   c->out_pending -= n;
   if (was_blocked && c->out_pending <= CG_SEND_BOUND)
-    pthread_cond_broadcast(&c->cv);
+    cg_call_wake_locked(c);
   ret = (ssize_t)n;
   if (!c->oq_head && c->send_closed) {
     if (c->is_server) {

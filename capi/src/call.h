@@ -119,6 +119,11 @@ struct cgrpc_call {
   char *fin_msg;
   cgrpc_metadata fin_trailers;
 
+  /* (mu) cgrpc_call_set_notify */
+  cgrpc_notify_fn notify;
+  void *notify_ud;
+  cgrpc_destroy_fn notify_destroy;
+
   /* server: dispatch */
   const cg_method *handler;
   int in_handler; /* (mu) handler running or queued */
@@ -129,6 +134,9 @@ struct cgrpc_call {
 cgrpc_call *cg_call_new(int is_server, cg_loop *loop);
 void cg_call_ref(cgrpc_call *c);
 void cg_call_unref(cgrpc_call *c);
+
+/* Wakes threads waiting on the call and its notify callback (mu held). */
+void cg_call_wake_locked(cgrpc_call *c);
 
 /* Queues ops for the loop (call->mu held).  The task takes a ref. */
 void cg_call_post_locked(cgrpc_call *c, unsigned ops);

@@ -282,7 +282,7 @@ void cg_client_on_headers_done(cgrpc_call *c, int end_stream) {
       md = NULL;
     }
     c->initial_md_ready = 1;
-    pthread_cond_broadcast(&c->cv);
+    cg_call_wake_locked(c);
     pthread_mutex_unlock(&c->mu);
     cgrpc_metadata_destroy(md);
     return;

@@ -333,7 +333,7 @@ int cgrpc_call_finish(cgrpc_call *c, int code, const char *message,
     c->finished = 1;
     c->send_closed = 1;
     cg_call_post_locked(c, CG_OP_FINISH);
-    pthread_cond_broadcast(&c->cv);
+    cg_call_wake_locked(c);
   }
   pthread_mutex_unlock(&c->mu);
   return rc;

@@ -254,6 +254,59 @@ START_TEST(shared_stub) {
 }
 END_TEST
 
+static void count_notify(cgrpc_call *call, void *ud) {
+  (void)call;
+  atomic_fetch_add((atomic_int *)ud, 1);
+}
+
+static atomic_int notify_freed;
+static void notify_destroy(void *ud) {
+  (void)ud;
+  atomic_fetch_add(&notify_freed, 1);
+}
+
+START_TEST(notify_drives_an_event_loop) {
+  /* Many calls, one waiting thread, no thread per call: each call's
+   * notify bumps a counter the "event loop" polls. */
+  enum { N = 20 };
+  static atomic_int fired;
+  atomic_store(&fired, 0);
+  atomic_store(&notify_freed, 0);
+  cgrpc_call *calls[N];
+  int done[N] = {0};
+  for (int i = 0; i < N; i++) {
+    ck_rc(cgrpc_call_start(&calls[i], ch, "/cgrpc.test.Echo/Unary", NULL));
+    ck_rc(cgrpc_call_set_notify(calls[i], count_notify, &fired, notify_destroy));
+    char m[16];
+    snprintf(m, sizeof(m), "n%d", i);
+    ck_rc(cgrpc_call_send(calls[i], m, strlen(m), CGRPC_SEND_LAST));
+  }
+  int remaining = N;
+  int64_t until = now_ms() + 10000;
+  while (remaining > 0 && now_ms() < until) {
+    int seen = atomic_load(&fired);
+    for (int i = 0; i < N; i++) {
+      unsigned ready;
+      if (done[i] || cgrpc_call_wait(calls[i], CGRPC_EVENT_DONE, 0, &ready)) continue;
+      cgrpc_buffer *b;
+      ck_rc(cgrpc_call_recv(calls[i], &b)); /* does not block now */
+      char m[16];
+      snprintf(m, sizeof(m), "n%d", i);
+      ck_assert_int_eq((int)cgrpc_buffer_len(b), (int)strlen(m));
+      cgrpc_buffer_free(b);
+      done[i] = 1;
+      remaining--;
+    }
+    while (remaining > 0 && atomic_load(&fired) == seen && now_ms() < until)
+      sleep_ms(1); /* an event loop would sleep in poll() on an eventfd */
+  }
+  ck_assert_int_eq(remaining, 0);
+  ck_assert_int_ge(atomic_load(&fired), N);
+  for (int i = 0; i < N; i++) cgrpc_call_destroy(calls[i]);
+  ck_assert_int_eq(atomic_load(&notify_freed), N);
+}
+END_TEST
+
 Suite *threads_suite(void) {
   Suite *s = suite_create("threads");
   TCase *tc = tcase_create("contract");
@@ -265,6 +318,7 @@ Suite *threads_suite(void) {
   tcase_add_test(tc, second_receiver_is_busy_and_cancel_wakes);
   tcase_add_test(tc, destroy_while_another_thread_waits);
   tcase_add_test(tc, shared_stub);
+  tcase_add_test(tc, notify_drives_an_event_loop);
   suite_add_tcase(s, tc);
   return s;
 }

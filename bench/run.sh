@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Entry point of `make bench`: runs bench/run.py (the whole matrix) with
+# the project's venv python.  Options pass through (--quick for a smoke
+# run; see `bench/run.sh --help`).  run.py starts the servers itself and
+# stops each one by its pid on exit, on errors and on SIGINT/SIGTERM/SIGHUP.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON_VENV:-.venv/bin/python}"
+if [ ! -x "$PY" ]; then
+  echo "bench: $PY not found (run \`make venv\`)" >&2
+  exit 2
+fi
+exec "$PY" bench/run.py "$@"
