@@ -547,14 +547,14 @@ void cg_call_on_data(cgrpc_call *c, const uint8_t *data, size_t len) {
 }
 
 void cg_call_on_end_stream(cgrpc_call *c) {
-  int truncated = c->fhave > 0 || c->fmsg != NULL;
+  /* Fail first: a reader woken by the end must already see the error. */
+  if ((c->fhave > 0 || c->fmsg != NULL) && !c->discard)
+    fail_stream(c, CGRPC_STATUS_INTERNAL,
+                "stream ended in the middle of a message");
   pthread_mutex_lock(&c->mu);
   c->recv_eos = 1;
   cg_call_wake_locked(c);
   pthread_mutex_unlock(&c->mu);
-  if (truncated && !c->discard)
-    fail_stream(c, CGRPC_STATUS_INTERNAL,
-                "stream ended in the middle of a message");
 }
 
 void cg_call_on_begin_headers(cgrpc_call *c) {
@@ -564,6 +564,7 @@ void cg_call_on_begin_headers(cgrpc_call *c) {
   free(c->grpc_message);
   c->grpc_message = NULL;
   c->content_type_ok = 0;
+  c->hdr_bytes = 0;
 }
 
 static int name_is(const uint8_t *n, size_t len, const char *s) {
@@ -572,6 +573,8 @@ static int name_is(const uint8_t *n, size_t len, const char *s) {
 
 int cg_call_on_header(cgrpc_call *c, const uint8_t *name, size_t nlen,
                       const uint8_t *value, size_t vlen) {
+  c->hdr_bytes += nlen + vlen + 32;
+  if (c->hdr_bytes > CG_MAX_HEADER_LIST) return 0; /* reported when done */
   if (nlen > 0 && name[0] == ':') {
     if (name_is(name, nlen, ":status")) {
       int v = 0;
@@ -617,6 +620,21 @@ int cg_call_on_header(cgrpc_call *c, const uint8_t *name, size_t nlen,
 }
 
 void cg_call_on_headers_done(cgrpc_call *c, int end_stream) {
+  if (c->hdr_bytes > CG_MAX_HEADER_LIST && !c->discard) {
+    char msg[160];
+    snprintf(msg, sizeof(msg),
+             "received metadata larger than the limit (%zu vs. %d bytes)",
+             c->hdr_bytes, CG_MAX_HEADER_LIST);
+    if (c->is_server && !c->response_headers_seen) {
+      cg_server_reject(c, CGRPC_STATUS_RESOURCE_EXHAUSTED, msg);
+    } else {
+      pthread_mutex_lock(&c->mu);
+      c->initial_md_ready = 1;
+      pthread_mutex_unlock(&c->mu);
+      fail_stream(c, CGRPC_STATUS_RESOURCE_EXHAUSTED, msg);
+    }
+    return;
+  }
   if (c->is_server)
     cg_server_on_headers_done(c, end_stream);
   else

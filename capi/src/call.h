@@ -42,6 +42,9 @@ typedef struct cg_out_chunk {
 #define CG_SEND_BOUND (64 * 1024)
 /* Queued-but-unread bytes beyond which the window is no longer reopened. */
 #define CG_RECV_HOLD (64 * 1024)
+/* Largest header block accepted (name + value + 32 per field), the
+ * SETTINGS_MAX_HEADER_LIST_SIZE we advertise. */
+#define CG_MAX_HEADER_LIST (64 * 1024)
 
 typedef struct cg_server_core cg_server_core;
 typedef struct cg_method cg_method;
@@ -85,6 +88,7 @@ struct cgrpc_call {
   int grpc_status; /* -1 if absent */
   char *grpc_message;
   int content_type_ok;
+  size_t hdr_bytes;   /* this header block, counted as HPACK does */
   int response_headers_seen;
   int64_t timeout_ns; /* server: grpc-timeout, -1 if none */
   char *req_path;     /* server: :path */
@@ -177,5 +181,7 @@ void cg_server_call_ops(cgrpc_call *c, unsigned ops);
 void cg_server_call_released(cgrpc_call *c);
 void cg_client_call_released(cgrpc_call *c);
 ssize_t cg_server_read_eof(cgrpc_call *c, uint32_t *flags);
+/* Server: answers a request it cannot accept with a status (no handler). */
+void cg_server_reject(cgrpc_call *c, int code, const char *msg);
 
 #endif

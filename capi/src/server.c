@@ -151,6 +151,11 @@ static void respond_now(cgrpc_call *c, int http, int code, const char *msg,
   cg_transport_schedule_flush(t);
 }
 
+void cg_server_reject(cgrpc_call *c, int code, const char *msg) {
+  c->response_headers_seen = 1;
+  respond_now(c, 200, code, msg, 0);
+}
+
 static const cg_method *find_method(cg_server_core *s, const char *path) {
   for (size_t i = 0; i < s->nmethods; i++)
     if (strcmp(s->methods[i].path, path) == 0) return &s->methods[i];

@@ -189,9 +189,13 @@ static int on_frame_not_send(nghttp2_session *s, const nghttp2_frame *f,
   cgrpc_call *c = stream_call(t, f->hd.stream_id);
   if (c && !t->is_server) {
     char msg[128];
+    int too_big = lib_error == NGHTTP2_ERR_FRAME_SIZE_ERROR;
     snprintf(msg, sizeof(msg), "request headers not sent: %s",
-             nghttp2_strerror(lib_error));
-    cg_call_stream_closed(c, NGHTTP2_REFUSED_STREAM, CGRPC_STATUS_UNAVAILABLE,
+             too_big ? "metadata larger than the header size limit"
+                     : nghttp2_strerror(lib_error));
+    cg_call_stream_closed(c, NGHTTP2_REFUSED_STREAM,
+                          too_big ? CGRPC_STATUS_RESOURCE_EXHAUSTED
+                                  : CGRPC_STATUS_UNAVAILABLE,
                           msg);
   }
   return 0;

@@ -194,6 +194,7 @@ static const struct {
     {"goaway", NULL, CGRPC_STATUS_UNAVAILABLE, ""},
     {"hang", NULL, CGRPC_STATUS_DEADLINE_EXCEEDED, ""},
     {"kill-mid-stream", NULL, CGRPC_STATUS_UNAVAILABLE, ""},
+    {"big-headers", NULL, CGRPC_STATUS_RESOURCE_EXHAUSTED, "metadata larger"},
 };
 
 START_TEST(broken_peers_give_clear_statuses) {

@@ -149,6 +149,18 @@ START_TEST(message_size_limits) {
   ck_assert_int_eq(code, CGRPC_STATUS_RESOURCE_EXHAUSTED);
   cgrpc_free(m);
   free(big);
+  /* Request metadata over the 64 KiB header-block limit: refused before
+   * sending, that call only. */
+  char *bigval = malloc(70001);
+  memset(bigval, 'a', 70000);
+  bigval[70000] = 0;
+  cgrpc_call_options *bo = opts_md(-1, "x-big", bigval, NULL);
+  ck_assert_int_eq(do_unary(ch, "/cgrpc.test.Echo/Unary", "x", bo, NULL, &msg),
+                   CGRPC_STATUS_RESOURCE_EXHAUSTED);
+  ck_assert_ptr_nonnull(strstr(msg, "metadata"));
+  free(msg);
+  free(bigval);
+  cgrpc_call_options_destroy(bo);
   /* The connection lives on. */
   char *reply;
   ck_assert_int_eq(do_unary(ch, "/cgrpc.test.Echo/Unary", "ok", NULL, &reply,
