@@ -105,7 +105,7 @@ test-asan: build/asan/bin/cgrpc_tests $(VPY) build/test-certs/.done
 
 test-tsan: build/tsan/bin/cgrpc_tests $(VPY) build/test-certs/.done
 	$(TEST_ENV) TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	    CGRPC_TEST_SCALE=4 build/tsan/bin/cgrpc_tests
+	    build/tsan/bin/cgrpc_tests
 
 test-interop: build/bin/echo_server $(VPY) build/test-certs/.done
 	CGRPC_ECHO_SERVER=$(CURDIR)/build/bin/echo_server \
