@@ -143,14 +143,14 @@ build/test-certs/.done: tests/tls/gen-certs.sh
 	bash tests/tls/gen-certs.sh build/test-certs
 
 # Unary echo benchmark (bench/README.md): cgrpc and grpcio clients against
-# cgrpc and grpcio servers, then h2load.  About 3 minutes;
-# `make bench BENCH_ARGS=--quick` for a smoke run (about 25 s).
+# cgrpc and grpcio servers, over h2c and TLS, then h2load.  About 5 minutes;
+# `make bench BENCH_ARGS=--quick` for a smoke run (about 45 s).
 build/bin/unary_bench: bench/unary_bench.c capi/include/cgrpc.h build/libcgrpc.a
 	@mkdir -p build/bin
 	$(CC) -std=c11 -O2 -pthread -D_GNU_SOURCE $(WARN) -Icapi/include \
 	    $< build/libcgrpc.a $(LIBS) -o $@
 
-bench: deps lib build/bin/echo_server build/bin/unary_bench $(VPY)
+bench: deps lib build/bin/echo_server build/bin/unary_bench $(VPY) build/test-certs/.done
 	bash bench/run.sh $(BENCH_ARGS)
 
 clean:

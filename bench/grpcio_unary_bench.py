@@ -3,7 +3,8 @@
 
   grpcio_unary_bench.py --target 127.0.0.1:PORT [--threads N] [--seconds S]
                         [--size BYTES] [--warmup S] [--method /svc/Method]
-                        [--timeout-ms MS]
+                        [--timeout-ms MS] [--tls-ca FILE
+                        [--tls-override NAME]]
 
 Same measurement and same one-line JSON as bench/unary_bench.c: N threads
 share ONE grpc channel and call the echo method back to back (a generic
@@ -13,6 +14,9 @@ counts if it started and finished inside the measured phase.  Every reply
 must equal its request (which carries the thread and sequence numbers).
 Exit status 0 if every call succeeded, 1 if any failed, 2 for setup errors.
 Loops are bounded by time and every call has a deadline.
+With --tls-ca the channel uses TLS (grpc.ssl_channel_credentials with FILE
+as the root certificates; --tls-override sets grpc.ssl_target_name_override),
+otherwise plaintext HTTP/2 (h2c).
 """
 
 import argparse
@@ -113,12 +117,29 @@ def main(argv=None):
     ap.add_argument("--warmup", type=float, default=0.5)
     ap.add_argument("--method", default="/cgrpc.test.Echo/Unary")
     ap.add_argument("--timeout-ms", type=float, default=5000)
+    ap.add_argument("--tls-ca", help="PEM CA certificates: use TLS")
+    ap.add_argument("--tls-override",
+                    help="name to verify the server certificate against")
     args = ap.parse_args(argv)
     if not (1 <= args.threads <= 256 and 0.01 <= args.seconds <= 3600
             and 0 <= args.size <= (1 << 20) and 0 <= args.warmup <= 3600):
         ap.error("option out of range")
+    if args.tls_override and not args.tls_ca:
+        ap.error("--tls-override needs --tls-ca")
 
-    channel = grpc.insecure_channel(args.target)
+    if args.tls_ca:
+        try:
+            with open(args.tls_ca, "rb") as f:
+                roots = f.read()
+        except OSError as exc:
+            print("--tls-ca: %s" % exc, file=sys.stderr)
+            return 2
+        creds = grpc.ssl_channel_credentials(root_certificates=roots)
+        options = ([("grpc.ssl_target_name_override", args.tls_override)]
+                   if args.tls_override else [])
+        channel = grpc.secure_channel(args.target, creds, options=options)
+    else:
+        channel = grpc.insecure_channel(args.target)
     try:
         try:
             grpc.channel_ready_future(channel).result(timeout=5)
@@ -151,6 +172,7 @@ def main(argv=None):
     out = {
         "client": "grpcio",
         "target": args.target,
+        "tls": bool(args.tls_ca),
         "threads": args.threads,
         "seconds": args.seconds,
         "warmup": args.warmup,

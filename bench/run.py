@@ -11,13 +11,20 @@ tests/interop/echo_grpcio_server.py):
     grpc-status 0, body echoed), then drives the server with h2load
     (-c 4 -m 32, the same 64-byte gRPC-framed POST).  h2load only sees the
     HTTP status, hence the separate check.
-Then prints a client table and an h2load table, and saves the raw results
-under build/bench/.  Every server is stopped by its pid at the end, also on
-errors and signals.  Exit status 0 when every call of every run succeeded.
+Unless --no-tls, the same is done over TLS: each server also runs a second
+instance with --tls-cert/--tls-key (build/test-certs/server.pem, SANs
+127.0.0.1 and localhost), the clients get --tls-ca ca.pem, and nghttp and
+h2load use https.  The h2c and TLS runs of a cell alternate (h2c, TLS, h2c,
+TLS, ...), so slow drift on the machine affects both alike.
+Then prints a client table and an h2load table for h2c, the same two for
+TLS, and a "cost of TLS" table (TLS QPS / h2c QPS per cell), and saves the
+raw results under build/bench/.  Every server is stopped by its pid at the
+end, also on errors and signals.  Exit status 0 when every call of every
+run succeeded.
 
-Usage: bench/run.py [--quick] [--repeats R] [--seconds S] [--warmup S]
-                    [--threads 1,4,16] [--size 64] [--h2load-n N]
-                    [--h2load-budget S]
+Usage: bench/run.py [--quick] [--no-tls] [--repeats R] [--seconds S]
+                    [--warmup S] [--threads 1,4,16] [--size 64]
+                    [--h2load-n N] [--h2load-budget S] [--certs DIR]
 """
 
 import argparse
@@ -111,7 +118,7 @@ def start_server(name, argv, log_path):
     return proc, int(m.group(1))
 
 
-def run_client(client, port, threads, args, env):
+def run_client(client, port, threads, args, env, tls=False):
     if client == "cgrpc":
         argv = [os.path.join(ROOT, "build/bin/unary_bench")]
     else:
@@ -119,6 +126,8 @@ def run_client(client, port, threads, args, env):
     argv += ["--target", "%s:%d" % (HOST, port), "--threads", str(threads),
              "--seconds", str(args.seconds), "--size", str(args.size),
              "--warmup", str(args.warmup)]
+    if tls:
+        argv += ["--tls-ca", os.path.join(args.certs, "ca.pem")]
     timeout = args.warmup + args.seconds + 30
     try:
         p = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True,
@@ -145,9 +154,14 @@ def grpc_frame(size):
     return msg, b"\x00" + struct.pack(">I", len(msg)) + msg
 
 
-def sanity_call(port, data_file, framed):
-    """One gRPC request shaped like h2load's, checked end to end."""
-    url = "http://%s:%d%s" % (HOST, port, METHOD)
+def url_for(port, tls):
+    return "%s://%s:%d%s" % ("https" if tls else "http", HOST, port, METHOD)
+
+
+def sanity_call(port, data_file, framed, tls=False):
+    """One gRPC request shaped like h2load's, checked end to end.  (nghttp
+    does not verify the server certificate; the bench clients do.)"""
+    url = url_for(port, tls)
     try:
         p = subprocess.run(
             ["nghttp", "-v", "-t", "10", "-H", "content-type: application/grpc",
@@ -176,10 +190,11 @@ _H2_REQUESTS = re.compile(
     rb"(\d+) failed, (\d+) errored, (\d+) timeout")
 _H2_STATUS = re.compile(rb"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, "
                         rb"(\d+) 5xx")
+_H2_TLS = re.compile(rb"TLS Protocol: (\S+)\s+Cipher: (\S+)")
 
 
-def h2load(port, data_file, n, timeout):
-    url = "http://%s:%d%s" % (HOST, port, METHOD)
+def h2load(port, data_file, n, timeout, tls=False):
+    url = url_for(port, tls)
     argv = ["h2load", "-c", "4", "-m", "32", "-n", str(n),
             "-H", "content-type: application/grpc", "-H", "te: trailers",
             "-d", data_file, url]
@@ -200,6 +215,12 @@ def h2load(port, data_file, n, timeout):
            "succeeded": int(r.group(4)), "failed_requests": int(r.group(5)),
            "errored": int(r.group(6)), "timeout": int(r.group(7)),
            "status_2xx": int(s.group(1)), "exit": p.returncode}
+    t = _H2_TLS.search(out)
+    if t:
+        res["tls"] = "%s %s" % (t.group(1).decode(), t.group(2).decode())
+    elif tls:
+        res["failed"] = "h2load did not report a TLS session"
+        return res
     if res["succeeded"] != n or res["status_2xx"] != n or p.returncode:
         res["failed"] = ("%d/%d succeeded, %d 2xx (exit %d)"
                          % (res["succeeded"], n, res["status_2xx"],
@@ -207,16 +228,16 @@ def h2load(port, data_file, n, timeout):
     return res
 
 
-def run_h2load(port, data_file, args):
+def run_h2load(port, data_file, args, tls=False):
     """A short probe picks -n so the measured run takes about budget s."""
     probe_n = min(args.h2load_n, 4096)
-    probe = h2load(port, data_file, probe_n, 60)
+    probe = h2load(port, data_file, probe_n, 60, tls)
     if "failed" in probe:
         return probe
     n = args.h2load_n
     if probe["rps"] * args.h2load_budget < n:
         n = max(probe_n, int(probe["rps"] * args.h2load_budget) // 128 * 128)
-    res = h2load(port, data_file, n, args.h2load_budget * 3 + 30)
+    res = h2load(port, data_file, n, args.h2load_budget * 3 + 30, tls)
     res["probe_rps"] = probe["rps"]
     return res
 
@@ -247,11 +268,18 @@ def fmt_ratio(x, ref):
     return "%.2f" % (x / ref) if ref else "n/a"
 
 
-def tables(summary, h2, args):
+MODES = ("h2c", "tls")
+MODE_NAME = {"h2c": "h2c (plaintext HTTP/2)", "tls": "over TLS"}
+
+
+def tables(summary, h2, args, mode):
     lines = []
-    lines.append("Unary echo, %d-byte messages, threads sharing one channel; "
+    lines.append("### Unary echo %s" % MODE_NAME[mode])
+    lines.append("")
+    lines.append("%d-byte messages, threads sharing one channel%s; "
                  "median of %d run(s) of %gs after %gs warm-up."
-                 % (args.size, args.repeats, args.seconds, args.warmup))
+                 % (args.size, " (one TLS connection)" if mode == "tls"
+                    else "", args.repeats, args.seconds, args.warmup))
     lines.append("")
     lines.append("| client | server | threads | QPS | p50 µs | p99 µs | "
                  "QPS vs grpcio/grpcio | QPS spread | errors |")
@@ -272,8 +300,12 @@ def tables(summary, h2, args):
                                          fmt_ratio(s["qps"], ref), spread,
                                          s["errors"]))
     lines.append("")
-    lines.append("h2load -c 4 -m 32, %d-byte gRPC-framed POST to %s:"
-                 % (args.size, METHOD))
+    tls_info = sorted({r["tls"] for r in h2.values() if r.get("tls")})
+    lines.append("h2load -c 4 -m 32, %d-byte gRPC-framed POST to %s%s:"
+                 % (args.size, METHOD,
+                    " over https (%s)" % ", ".join(tls_info)
+                    if mode == "tls" and tls_info else
+                    " over https" if mode == "tls" else ""))
     lines.append("")
     lines.append("| server | requests (-n) | req/s | ratio vs grpcio | "
                  "all 2xx | sanity call |")
@@ -295,10 +327,89 @@ def tables(summary, h2, args):
     return "\n".join(lines)
 
 
+def paired_ratios(h2c_runs, tls_runs):
+    """TLS/h2c QPS of the runs made back to back (rep i with rep i)."""
+    out = []
+    for a, b in zip(h2c_runs, tls_runs):
+        if ("failed" in a or "failed" in b or not a.get("qps")
+                or "qps" not in b):
+            continue
+        out.append(b["qps"] / a["qps"])
+    return out
+
+
+def cost_table(summ, runs, h2, args):
+    lines = []
+    lines.append("### Cost of TLS")
+    lines.append("")
+    lines.append("TLS/h2c is the TLS median QPS divided by the h2c median "
+                 "QPS of the same cell (1.00 = no cost; 0.80 = 20% fewer "
+                 "calls/s).  per-run range: the lowest and highest TLS/h2c "
+                 "of the runs made back to back.")
+    lines.append("")
+    lines.append("| client | server | threads | h2c QPS | TLS QPS | TLS/h2c "
+                 "| per-run range | h2c p50 µs | TLS p50 µs |")
+    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for t in args.thread_list:
+        for client in ("cgrpc", "grpcio"):
+            for server in ("cgrpc", "grpcio"):
+                key = (client, server, t)
+                a, b = summ["h2c"].get(key), summ["tls"].get(key)
+                if not a or not b:
+                    continue
+                pr = paired_ratios(runs["h2c"].get(key, []),
+                                   runs["tls"].get(key, []))
+                rng = ("%.2f–%.2f" % (min(pr), max(pr))
+                       if len(pr) > 1 else "-")
+                lines.append("| %s | %s | %d | %.0f | %.0f | %s | %s | %.0f "
+                             "| %.0f |" % (client, server, t, a["qps"],
+                                           b["qps"],
+                                           fmt_ratio(b["qps"], a["qps"]),
+                                           rng, a["p50_us"], b["p50_us"]))
+    rows = []
+    for server in ("cgrpc", "grpcio"):
+        a, b = h2["h2c"].get(server, {}), h2["tls"].get(server, {})
+        if "rps" in a and "rps" in b:
+            rows.append("| %s | %.0f | %.0f | %s |" % (
+                server, a["rps"], b["rps"], fmt_ratio(b["rps"], a["rps"])))
+    if rows:
+        lines.append("")
+        lines.append("h2load -c 4 -m 32 (server alone):")
+        lines.append("")
+        lines.append("| server | h2c req/s | TLS req/s | TLS/h2c |")
+        lines.append("|---|---:|---:|---:|")
+        lines.extend(rows)
+    return "\n".join(lines)
+
+
+def ensure_certs(args, ap):
+    """Returns the cert dir with ca.pem, server.pem and server.key; makes
+    the default one with `make build/test-certs/.done` when it is missing."""
+    need = ("ca.pem", "server.pem", "server.key")
+
+    def have():
+        return all(os.path.exists(os.path.join(args.certs, f)) for f in need)
+
+    default = os.path.join(ROOT, "build/test-certs")
+    if not have() and os.path.abspath(args.certs) == default:
+        log("bench: making the test certificates (make "
+            "build/test-certs/.done)")
+        try:
+            subprocess.run(["make", "-s", "build/test-certs/.done"],
+                           cwd=ROOT, timeout=120, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            log("bench: make failed: %s" % exc)
+    if not have():
+        ap.error("missing %s in %s (run `make build/test-certs/.done`, or "
+                 "pass --no-tls)" % ("/".join(need), args.certs))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 1 repeat, 1 s runs, short h2load")
+    ap.add_argument("--no-tls", action="store_true",
+                    help="skip the TLS pass (h2c only)")
     ap.add_argument("--repeats", type=int)
     ap.add_argument("--seconds", type=float)
     ap.add_argument("--warmup", type=float)
@@ -308,6 +419,9 @@ def main(argv=None):
     ap.add_argument("--h2load-budget", type=float,
                     help="target seconds for one h2load run (-n is lowered "
                     "to fit)")
+    ap.add_argument("--certs", default=os.path.join(ROOT, "build/test-certs"),
+                    help="directory with ca.pem, server.pem, server.key for "
+                    "the TLS pass (default build/test-certs)")
     ap.add_argument("--python", default=None,
                     help="python with grpcio (default: .venv/bin/python)")
     args = ap.parse_args(argv)
@@ -324,11 +438,15 @@ def main(argv=None):
                                          for t in args.thread_list)):
         ap.error("option out of range")
     args.python = args.python or os.path.join(ROOT, ".venv/bin/python")
+    args.certs = os.path.abspath(args.certs)
+    modes = ("h2c",) if args.no_tls else MODES
 
     for path in ("build/bin/unary_bench", "build/bin/echo_server",
                  args.python, "tests/interop/echo_grpcio_server.py"):
         if not os.path.exists(os.path.join(ROOT, path)):
             ap.error("missing %s (run `make bench`)" % path)
+    if "tls" in modes:
+        ensure_certs(args, ap)
 
     atexit.register(stop_all_servers)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -353,75 +471,104 @@ def main(argv=None):
                    os.path.join(ROOT, "tests/interop/echo_grpcio_server.py"),
                    "--host", HOST, "--port", "0"],
     }
-    runs = {}
-    h2 = {}
+    tls_flags = ["--tls-cert", os.path.join(args.certs, "server.pem"),
+                 "--tls-key", os.path.join(args.certs, "server.key")]
+    runs = {m: {} for m in modes}
+    h2 = {m: {} for m in modes}
     t_start = time.monotonic()
-    n_runs = len(servers) * 2 * len(args.thread_list) * args.repeats
-    log("bench: %d client runs of %gs + %gs warm-up, then h2load; "
+    n_runs = (len(servers) * 2 * len(args.thread_list) * args.repeats
+              * len(modes))
+    log("bench: %d client runs of %gs + %gs warm-up (%s), then h2load; "
         "about %.0f s" % (n_runs, args.seconds, args.warmup,
+                          " and ".join(modes),
                           n_runs * (args.seconds + args.warmup + 0.4)
-                          + 2 * (args.h2load_budget + 3)))
+                          + len(modes) * 2 * (args.h2load_budget + 3)))
     try:
         for server, argv_s in servers.items():
-            proc, port = start_server(server, argv_s,
-                                      os.path.join(outdir,
-                                                   "server-%s.log" % server))
-            log("server %s: pid %d port %d" % (server, proc.pid, port))
+            # One instance per transport, all up for the server's whole
+            # block, so the h2c and TLS runs of a cell can alternate.
+            procs = {}
             try:
+                for mode in modes:
+                    proc, port = start_server(
+                        "%s (%s)" % (server, mode),
+                        argv_s + (tls_flags if mode == "tls" else []),
+                        os.path.join(outdir, "server-%s-%s.log"
+                                     % (server, mode)))
+                    procs[mode] = (proc, port)
+                    log("server %s %s: pid %d port %d"
+                        % (server, mode, proc.pid, port))
                 for rep in range(args.repeats):
                     for client in ("cgrpc", "grpcio"):
                         for t in args.thread_list:
-                            res = run_client(client, port, t, args, env)
-                            runs.setdefault((client, server, t), []).append(
-                                res)
-                            log("  %-6s -> %-6s threads %2d rep %d: "
-                                "qps %8.0f p50 %7.0f p99 %7.0f errors %d%s"
-                                % (client, server, t, rep + 1,
-                                   res.get("qps", 0), res.get("p50_us", 0),
-                                   res.get("p99_us", 0), res.get("errors", 0),
-                                   " FAILED: " + res["failed"]
-                                   if "failed" in res else ""))
-                sanity = sanity_call(port, data_file, framed)
-                if sanity:
-                    log("  sanity call to %s FAILED: %s" % (server, sanity))
-                res = run_h2load(port, data_file, args)
-                res["sanity"] = sanity
-                h2[server] = res
-                log("  h2load -> %-6s n %d: %s" % (
-                    server, res.get("n", 0),
-                    "%.0f req/s in %.1fs" % (res["rps"], res["seconds"])
-                    if "rps" in res else "")
-                    + (" FAILED: " + res["failed"] if "failed" in res else ""))
-                if proc.poll() is not None:
-                    log("  server %s exited early with %d (see %s)"
-                        % (server, proc.returncode, outdir))
+                            # h2c first on even repeats, TLS first on odd.
+                            order = modes if rep % 2 == 0 else modes[::-1]
+                            for mode in order:
+                                res = run_client(client, procs[mode][1], t,
+                                                 args, env, mode == "tls")
+                                runs[mode].setdefault(
+                                    (client, server, t), []).append(res)
+                                log("  %-3s %-6s -> %-6s threads %2d rep %d: "
+                                    "qps %8.0f p50 %7.0f p99 %7.0f errors %d%s"
+                                    % (mode, client, server, t, rep + 1,
+                                       res.get("qps", 0), res.get("p50_us", 0),
+                                       res.get("p99_us", 0),
+                                       res.get("errors", 0),
+                                       " FAILED: " + res["failed"]
+                                       if "failed" in res else ""))
+                for mode in modes:
+                    proc, port = procs[mode]
+                    tls = mode == "tls"
+                    sanity = sanity_call(port, data_file, framed, tls)
+                    if sanity:
+                        log("  %s sanity call to %s FAILED: %s"
+                            % (mode, server, sanity))
+                    res = run_h2load(port, data_file, args, tls)
+                    res["sanity"] = sanity
+                    h2[mode][server] = res
+                    log("  %-3s h2load -> %-6s n %d: %s" % (
+                        mode, server, res.get("n", 0),
+                        "%.0f req/s in %.1fs" % (res["rps"], res["seconds"])
+                        if "rps" in res else "")
+                        + (" FAILED: " + res["failed"]
+                           if "failed" in res else ""))
+                    if proc.poll() is not None:
+                        log("  server %s %s exited early with %d (see %s)"
+                            % (server, mode, proc.returncode, outdir))
             finally:
-                stop_server(proc)
+                for proc, _ in procs.values():
+                    stop_server(proc)
     finally:
         stop_all_servers()
         os.unlink(data_file)
 
-    summary = {k: summarize(v) for k, v in runs.items()}
-    text = tables(summary, h2, args)
+    summary = {m: {k: summarize(v) for k, v in runs[m].items()}
+               for m in modes}
+    parts = [tables(summary[m], h2[m], args, m) for m in modes]
+    if "tls" in modes:
+        parts.append(cost_table(summary, runs, h2, args))
+    text = "\n\n".join(parts)
     stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     header = ("Run %s on %s, %d CPU(s), %s; took %.0f s%s."
               % (stamp, platform.node() or "?", os.cpu_count() or 0,
                  platform.platform(), time.monotonic() - t_start,
-                 " (--quick)" if q else ""))
+                 " (--quick)" if q else "")
+              + ("" if "tls" in modes else " TLS pass skipped (--no-tls)."))
     print(header)
     print()
     print(text)
 
     problems = []
-    for (client, server, t), s in sorted(summary.items()):
-        if s["errors"] or s["failed"]:
-            problems.append("%s -> %s threads %d: %d errors %s %s" % (
-                client, server, t, s["errors"], s["first_error"],
-                "; ".join(s["failed"])))
-    for server, r in h2.items():
-        if "failed" in r or r.get("sanity"):
-            problems.append("h2load -> %s: %s %s" % (
-                server, r.get("failed", ""), r.get("sanity", "")))
+    for m in modes:
+        for (client, server, t), s in sorted(summary[m].items()):
+            if s["errors"] or s["failed"]:
+                problems.append("%s %s -> %s threads %d: %d errors %s %s" % (
+                    m, client, server, t, s["errors"], s["first_error"],
+                    "; ".join(s["failed"])))
+        for server, r in h2[m].items():
+            if "failed" in r or r.get("sanity"):
+                problems.append("%s h2load -> %s: %s %s" % (
+                    m, server, r.get("failed", ""), r.get("sanity", "")))
     if problems:
         print()
         print("PROBLEMS:")
@@ -429,10 +576,12 @@ def main(argv=None):
             print("- " + p)
 
     raw = {"date": stamp, "args": {k: v for k, v in vars(args).items()},
-           "runs": [{"client": c, "server": s, "threads": t, "results": v}
-                    for (c, s, t), v in sorted(runs.items())],
-           "summary": [dict(client=c, server=s, threads=t, **v)
-                       for (c, s, t), v in sorted(summary.items())],
+           "runs": [{"transport": m, "client": c, "server": s, "threads": t,
+                     "results": v}
+                    for m in modes for (c, s, t), v in sorted(runs[m].items())],
+           "summary": [dict(transport=m, client=c, server=s, threads=t, **v)
+                       for m in modes
+                       for (c, s, t), v in sorted(summary[m].items())],
            "h2load": h2}
     tag = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     with open(os.path.join(outdir, "results-%s.json" % tag), "w") as f:

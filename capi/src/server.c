@@ -85,7 +85,8 @@ struct cg_server_core {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int state;       /* (mu) */
-  int active;      /* (mu) handlers queued or running */
+  atomic_int active;   /* handlers queued or running */
+  atomic_int draining; /* shutdown waits on active: wake it */
   int ntransports; /* (mu) */
   cg_method *methods;
   size_t nmethods;
@@ -174,6 +175,17 @@ static int service_known(cg_server_core *s, const char *path) {
 
 static void run_handler(cg_job *job);
 
+/* One handler fewer.  Only a shutdown waits for the count, so the lock
+ * and the wake-up are paid only while draining (the hot path stays
+ * lock-free). */
+static void handler_done(cg_server_core *s) {
+  if (atomic_fetch_sub(&s->active, 1) == 1 && atomic_load(&s->draining)) {
+    pthread_mutex_lock(&s->mu);
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+  }
+}
+
 void cg_server_on_headers_done(cgrpc_call *c, int end_stream) {
   cg_server_core *s = c->srv;
   if (c->response_headers_seen) { /* request trailers: not gRPC; end it */
@@ -235,16 +247,11 @@ void cg_server_on_headers_done(cgrpc_call *c, int end_stream) {
   c->initial_md_ready = 1;
   c->in_handler = 1;
   pthread_mutex_unlock(&c->mu);
-  pthread_mutex_lock(&s->mu);
-  s->active++;
-  pthread_mutex_unlock(&s->mu);
+  atomic_fetch_add(&s->active, 1);
   cg_call_ref(c);
   c->job.fn = run_handler;
   if (cg_pool_submit(s->pool, &c->job) != 0) {
-    pthread_mutex_lock(&s->mu);
-    s->active--;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+    handler_done(s);
     cg_call_unref(c);
     respond_now(c, 200, CGRPC_STATUS_UNAVAILABLE, "server shutting down", 0);
   }
@@ -355,10 +362,7 @@ static void run_handler(cg_job *job) {
   pthread_mutex_lock(&c->mu);
   c->in_handler = 0;
   pthread_mutex_unlock(&c->mu);
-  pthread_mutex_lock(&s->mu);
-  s->active--;
-  pthread_cond_broadcast(&s->cv);
-  pthread_mutex_unlock(&s->mu);
+  handler_done(s);
   cg_call_unref(c);
 }
 
@@ -692,17 +696,18 @@ int cgrpc_server_shutdown(cgrpc_server *srv, int64_t grace_ms) {
 
   if (was_started) {
     int64_t until = grace_ms < 0 ? CG_NEVER : cg_now_ns() + grace_ms * CG_MS;
+    atomic_store(&s->draining, 1);
     cg_loop_post(s->loop, &s->goaway_task);
     pthread_mutex_lock(&s->mu);
-    while (s->active > 0 || s->ntransports > 0)
+    while (atomic_load(&s->active) > 0 || s->ntransports > 0)
       if (cg_cond_wait_until(&s->cv, &s->mu, until) == ETIMEDOUT) break;
-    int left = s->active > 0 || s->ntransports > 0;
+    int left = atomic_load(&s->active) > 0 || s->ntransports > 0;
     pthread_mutex_unlock(&s->mu);
     if (left) cg_loop_post(s->loop, &s->cancel_task);
     /* Cancelled handlers see CGRPC_E_CANCELLED and return; the resets
      * get a moment to reach the clients before connections close. */
     pthread_mutex_lock(&s->mu);
-    while (s->active > 0) pthread_cond_wait(&s->cv, &s->mu);
+    while (atomic_load(&s->active) > 0) pthread_cond_wait(&s->cv, &s->mu);
     int64_t settle = cg_now_ns() + 200 * CG_MS;
     while (s->ntransports > 0)
       if (cg_cond_wait_until(&s->cv, &s->mu, settle) == ETIMEDOUT) break;
