@@ -8,8 +8,8 @@ import warnings
 
 from . import core
 from ._common import (EV_DONE, EV_INITIAL_METADATA, EV_RECV, EV_SEND, add_metadata,
-                      check, metadata_tuple, to_bytes, wait)
-from ._status import CgrpcError, RpcError, StatusCode, code_from_int
+                      check, metadata_tuple, tls_credentials, to_bytes, wait)
+from ._status import CgrpcError, EndedCall, RpcError, StatusCode, code_from_int
 
 
 class ChannelCredentials:
@@ -25,25 +25,9 @@ class ChannelCredentials:
         self._skip = insecure_skip_verify
 
     def _make(self, override=None):
-        rc, o = core.cgrpc_tls_options_create()
-        check(rc, "TLS options")
-        try:
-            if self._roots:
-                check(core.cgrpc_tls_options_set_root_certs_pem(o, to_bytes(self._roots, "root_certificates")), "root certificates")
-            if self._chain:
-                check(core.cgrpc_tls_options_set_cert_chain_pem(o, to_bytes(self._chain, "certificate_chain")), "certificate chain")
-                check(core.cgrpc_tls_options_set_private_key_pem(o, to_bytes(self._key, "private_key")), "private key")
-            if override:
-                check(core.cgrpc_tls_options_set_target_name_override(o, override), "target name override")
-            if self._skip:
-                core.cgrpc_tls_options_set_insecure_skip_verification(o, 1)
-            rc, creds = core.cgrpc_credentials_create_tls_client(o)
-            if rc == core.CGRPC_E_TLS:
-                raise ValueError("invalid TLS credentials: %s" % core.cgrpc_last_error())
-            check(rc, "TLS credentials")
-            return creds
-        finally:
-            core.cgrpc_tls_options_destroy(o)
+        return tls_credentials(core.cgrpc_credentials_create_tls_client, self._roots,
+                               self._chain, self._key, override=override,
+                               skip_verify=self._skip)
 
 
 def ssl_channel_credentials(root_certificates=None, private_key=None, certificate_chain=None):
@@ -304,36 +288,11 @@ def _deserialize(deserializer, data):
     return data if deserializer is None else deserializer(data)
 
 
-class _CallInfo:
+class _CallInfo(EndedCall):
     """What with_call() returns next to the response (grpc.Call)."""
 
     def __init__(self, initial, trailing, code, details):
-        self._initial, self._trailing = initial, trailing
-        self._code, self._details = code, details
-
-    def initial_metadata(self):
-        return self._initial
-
-    def trailing_metadata(self):
-        return self._trailing
-
-    def code(self):
-        return self._code
-
-    def details(self):
-        return self._details
-
-    def is_active(self):
-        return False
-
-    def time_remaining(self):
-        return None
-
-    def cancel(self):
-        return False
-
-    def add_callback(self, callback):
-        return False
+        super().__init__(code, details, initial, trailing)
 
 
 def _finish_unary(call, deserializer):

@@ -67,3 +67,34 @@ def wait(call_handle, mask, deadline_check=None):
             return ready
         if rc != core.CGRPC_E_TIMEOUT:
             check(rc, "wait")
+
+
+def tls_credentials(create, roots, chain, key, override=None, skip_verify=False,
+                    client_cert_mode=None):
+    """Builds C TLS credentials with create (client or server)."""
+    rc, o = core.cgrpc_tls_options_create()
+    check(rc, "TLS options")
+    try:
+        if roots:
+            check(core.cgrpc_tls_options_set_root_certs_pem(
+                o, to_bytes(roots, "root_certificates")), "root certificates")
+        if chain:
+            check(core.cgrpc_tls_options_set_cert_chain_pem(
+                o, to_bytes(chain, "certificate_chain")), "certificate chain")
+            check(core.cgrpc_tls_options_set_private_key_pem(
+                o, to_bytes(key, "private_key")), "private key")
+        if override:
+            check(core.cgrpc_tls_options_set_target_name_override(o, override),
+                  "target name override")
+        if skip_verify:
+            core.cgrpc_tls_options_set_insecure_skip_verification(o, 1)
+        if client_cert_mode is not None:
+            check(core.cgrpc_tls_options_set_client_cert_mode(o, client_cert_mode),
+                  "client auth")
+        rc, creds = create(o)
+        if rc == core.CGRPC_E_TLS:
+            raise ValueError("invalid TLS credentials: %s" % core.cgrpc_last_error())
+        check(rc, "TLS credentials")
+        return creds
+    finally:
+        core.cgrpc_tls_options_destroy(o)

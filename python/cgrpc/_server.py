@@ -7,8 +7,8 @@ import time
 import weakref
 
 from . import core
-from ._common import (EV_RECV, EV_SEND, add_metadata, check, metadata_tuple, to_bytes,
-                      wait)
+from ._common import (EV_RECV, EV_SEND, add_metadata, check, metadata_tuple,
+                      tls_credentials, to_bytes, wait)
 from ._status import RpcError, StatusCode, code_to_int
 
 
@@ -22,23 +22,12 @@ class ServerCredentials:
         self._require = require_client_auth
 
     def _make(self):
-        rc, o = core.cgrpc_tls_options_create()
-        check(rc, "TLS options")
-        try:
-            check(core.cgrpc_tls_options_set_cert_chain_pem(o, to_bytes(self._chain, "certificate_chain")), "certificate chain")
-            check(core.cgrpc_tls_options_set_private_key_pem(o, to_bytes(self._key, "private_key")), "private key")
-            if self._roots:
-                check(core.cgrpc_tls_options_set_root_certs_pem(o, to_bytes(self._roots, "root_certificates")), "root certificates")
-                mode = (core.CGRPC_CLIENT_CERT_REQUIRE if self._require
-                        else core.CGRPC_CLIENT_CERT_REQUEST)
-                check(core.cgrpc_tls_options_set_client_cert_mode(o, mode), "client auth")
-            rc, creds = core.cgrpc_credentials_create_tls_server(o)
-            if rc == core.CGRPC_E_TLS:
-                raise ValueError("invalid TLS credentials: %s" % core.cgrpc_last_error())
-            check(rc, "TLS credentials")
-            return creds
-        finally:
-            core.cgrpc_tls_options_destroy(o)
+        mode = None
+        if self._roots:
+            mode = (core.CGRPC_CLIENT_CERT_REQUIRE if self._require
+                    else core.CGRPC_CLIENT_CERT_REQUEST)
+        return tls_credentials(core.cgrpc_credentials_create_tls_server, self._roots,
+                               self._chain, self._key, client_cert_mode=mode)
 
 
 def ssl_server_credentials(private_key_certificate_chain_pairs, root_certificates=None,

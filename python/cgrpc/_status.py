@@ -72,17 +72,14 @@ def _rpc_error_bases():
         return (Exception,)
 
 
-class RpcError(*_rpc_error_bases()):
-    """Raised when an RPC ends with a status other than OK."""
+class EndedCall:
+    """The grpc.Call surface of an RPC that has ended."""
 
-    def __init__(self, code, details, initial_metadata=(), trailing_metadata=(),
-                 debug_error_string=None):
-        super().__init__()
+    def __init__(self, code, details, initial_metadata=(), trailing_metadata=()):
         self._code = code
         self._details = details
         self._initial = tuple(initial_metadata)
         self._trailing = tuple(trailing_metadata)
-        self._debug = debug_error_string
 
     def code(self):
         return self._code
@@ -96,10 +93,6 @@ class RpcError(*_rpc_error_bases()):
     def trailing_metadata(self):
         return self._trailing
 
-    def debug_error_string(self):
-        return self._debug or "%s: %s" % (self._code.name, self._details)
-
-    # grpc.Call / grpc.RpcContext surface, for code that inspects errors.
     def is_active(self):
         return False
 
@@ -111,6 +104,19 @@ class RpcError(*_rpc_error_bases()):
 
     def add_callback(self, callback):
         return False
+
+
+class RpcError(EndedCall, *_rpc_error_bases()):
+    """Raised when an RPC ends with a status other than OK."""
+
+    def __init__(self, code, details, initial_metadata=(), trailing_metadata=(),
+                 debug_error_string=None):
+        Exception.__init__(self)
+        EndedCall.__init__(self, code, details, initial_metadata, trailing_metadata)
+        self._debug = debug_error_string
+
+    def debug_error_string(self):
+        return self._debug or "%s: %s" % (self._code.name, self._details)
 
     def __str__(self):
         return "<RpcError %s: %s>" % (self._code.name, self._details)
