@@ -47,6 +47,49 @@ START_TEST(no_server_is_unavailable) {
 }
 END_TEST
 
+/* Waits (3 s at most) until the channel is in state want. */
+static int wait_state(cgrpc_channel *ch, cgrpc_connectivity_state want) {
+  int64_t until = now_ms() + 3000;
+  cgrpc_connectivity_state s = cgrpc_channel_state(ch, 0);
+  while (s != want && now_ms() < until) {
+    cgrpc_channel_wait_for_state_change(ch, s, 50);
+    s = cgrpc_channel_state(ch, 0);
+  }
+  return s == want;
+}
+
+/* One connection attempt to a dead port: how long the channel then stays
+ * in TRANSIENT_FAILURE (the backoff) before going IDLE. */
+static int64_t failure_period(cgrpc_channel *ch) {
+  ck_assert(wait_state(ch, CGRPC_CHANNEL_IDLE));
+  cgrpc_channel_state(ch, 1);
+  ck_assert(wait_state(ch, CGRPC_CHANNEL_TRANSIENT_FAILURE));
+  int64_t t0 = now_ms();
+  ck_assert(wait_state(ch, CGRPC_CHANNEL_IDLE));
+  return now_ms() - t0;
+}
+
+START_TEST(reconnect_backoff_grows) {
+  /* 100 ms x2 without jitter: the failure periods double. */
+  cgrpc_channel_options *o;
+  ck_rc(cgrpc_channel_options_create(&o));
+  ck_rc(cgrpc_channel_options_set_backoff(o, 100, 2.0, 0.0, 10000));
+  cgrpc_channel *ch;
+  ck_rc(cgrpc_channel_create(&ch, "127.0.0.1:1", o));
+  cgrpc_channel_options_destroy(o);
+  int64_t d1 = failure_period(ch), d2 = failure_period(ch),
+          d3 = failure_period(ch);
+  ck_assert_msg(d1 >= 80 && d1 < 250 && d2 >= 170 && d3 >= 350 && d3 < 800,
+                "backoff periods %lld, %lld, %lld ms", (long long)d1,
+                (long long)d2, (long long)d3);
+  /* reset_backoff starts again from the initial value. */
+  cgrpc_channel_reset_backoff(ch);
+  int64_t d4 = failure_period(ch);
+  ck_assert_msg(d4 < 250, "after reset: %lld ms", (long long)d4);
+  cgrpc_channel_destroy(ch);
+}
+END_TEST
+
 START_TEST(reconnect_after_server_restart) {
   test_server ts;
   ts_start(&ts);
@@ -260,6 +303,7 @@ Suite *faults_suite(void) {
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, no_server_is_unavailable);
   tcase_add_test(tc, reconnect_after_server_restart);
+  tcase_add_test(tc, reconnect_backoff_grows);
   tcase_add_test(tc, state_watch);
   tcase_add_test(tc, peer_killed_mid_stream_wakes_everyone);
   tcase_add_test(tc, channel_destroy_under_running_calls);
