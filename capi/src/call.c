@@ -756,15 +756,27 @@ void cg_call_deadline_fired(cg_timer *tm) {
       (cgrpc_call *)((char *)tm - offsetof(cgrpc_call, deadline_timer));
   pthread_mutex_lock(&c->mu);
   if (c->is_server) {
+    /* End the RPC with DEADLINE_EXCEEDED trailers rather than a bare
+     * RST_STREAM(CANCEL): a client whose own timer fires a moment later
+     * would otherwise report CANCELLED. */
+    if (!c->finished) {
+      c->finished = 1;
+      c->send_closed = 1;
+      c->fin_code = CGRPC_STATUS_DEADLINE_EXCEEDED;
+      free(c->fin_msg);
+      c->fin_msg = cg_strdup("Deadline Exceeded");
+      cg_call_post_locked(c, CG_OP_FINISH);
+    }
     cg_call_abort_locked(c);
-  } else {
-    cg_call_set_status_locked(c, CGRPC_STATUS_DEADLINE_EXCEEDED,
-                              "Deadline Exceeded");
-    c->cancelled = 1;
+    pthread_mutex_unlock(&c->mu);
+    return;
   }
+  cg_call_set_status_locked(c, CGRPC_STATUS_DEADLINE_EXCEEDED,
+                            "Deadline Exceeded");
+  c->cancelled = 1;
   pthread_mutex_unlock(&c->mu);
   rst(c, NGHTTP2_CANCEL);
-  if (!c->is_server && c->waiting) cg_client_unwait(c);
+  if (c->waiting) cg_client_unwait(c);
 }
 
 void cg_call_run_ops(cg_task *task) {
