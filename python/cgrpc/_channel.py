@@ -1,6 +1,5 @@
 """Client side: credentials, channels, multi-callables and call objects."""
 
-import concurrent.futures
 import math
 import threading
 import time
@@ -9,7 +8,8 @@ import warnings
 from . import core
 from ._common import (EV_DONE, EV_INITIAL_METADATA, EV_RECV, EV_SEND, add_metadata,
                       check, metadata_tuple, tls_credentials, to_bytes, wait)
-from ._status import CgrpcError, EndedCall, RpcError, StatusCode, code_from_int
+from ._status import (CgrpcError, EndedCall, FutureCancelledError, FutureTimeoutError,
+                      RpcError, StatusCode, code_from_int)
 
 
 class ChannelCredentials:
@@ -78,6 +78,8 @@ class Channel:
     def __init__(self, target, options=None, credentials=None):
         if not isinstance(target, str):
             raise TypeError("target must be str, not %s" % type(target).__name__)
+        if "\x00" in target:
+            raise ValueError("invalid target %r" % (target,))
         if credentials is not None and not isinstance(credentials, ChannelCredentials):
             raise TypeError("credentials must come from cgrpc.ssl_channel_credentials()")
         self._handle = None
@@ -167,6 +169,8 @@ class _ClientCall:
     request streams) a sending thread; freed when both let go."""
 
     def __init__(self, channel, method, timeout, metadata, wait_for_ready):
+        if not isinstance(method, str) or "\x00" in method:
+            raise ValueError("invalid method name %r" % (method,))
         opts = None
         if timeout is not None or metadata or wait_for_ready:
             rc, opts = core.cgrpc_call_options_create()
@@ -322,9 +326,11 @@ class _MultiCallable:
 
 
 class UnaryUnaryMultiCallable(_MultiCallable):
-    def _blocking(self, request, timeout, metadata, wait_for_ready):
+    def _blocking(self, request, timeout, metadata, wait_for_ready, on_call=None):
         data = _serialize(self._ser, request)
         call = _ClientCall(self._channel, self._method, timeout, metadata, wait_for_ready)
+        if on_call is not None:
+            on_call(call)
         try:
             call.send(data, last=True)
             return _finish_unary(call, self._de)
@@ -341,12 +347,15 @@ class UnaryUnaryMultiCallable(_MultiCallable):
 
     def future(self, request, timeout=None, metadata=None, credentials=None,
                wait_for_ready=None, compression=None):
-        return _Future(lambda: self._blocking(request, timeout, metadata, wait_for_ready))
+        return _Future(lambda on_call: self._blocking(request, timeout, metadata,
+                                                      wait_for_ready, on_call))
 
 
 class StreamUnaryMultiCallable(_MultiCallable):
-    def _blocking(self, request_iterator, timeout, metadata, wait_for_ready):
+    def _blocking(self, request_iterator, timeout, metadata, wait_for_ready, on_call=None):
         call = _ClientCall(self._channel, self._method, timeout, metadata, wait_for_ready)
+        if on_call is not None:
+            on_call(call)
         try:
             _start_sender(call, request_iterator, self._ser)
             return _finish_unary(call, self._de)
@@ -363,8 +372,8 @@ class StreamUnaryMultiCallable(_MultiCallable):
 
     def future(self, request_iterator, timeout=None, metadata=None, credentials=None,
                wait_for_ready=None, compression=None):
-        return _Future(lambda: self._blocking(request_iterator, timeout, metadata,
-                                              wait_for_ready))
+        return _Future(lambda on_call: self._blocking(request_iterator, timeout, metadata,
+                                                      wait_for_ready, on_call))
 
 
 def _start_sender(call, request_iterator, serializer):
@@ -503,56 +512,111 @@ class StreamStreamMultiCallable(_MultiCallable):
         return _ResponseIterator(call, self._de)
 
 
-_FUTURE_POOL = None
-_FUTURE_POOL_LOCK = threading.Lock()
-
-
-def _pool():
-    global _FUTURE_POOL
-    with _FUTURE_POOL_LOCK:
-        if _FUTURE_POOL is None:
-            _FUTURE_POOL = concurrent.futures.ThreadPoolExecutor(
-                max_workers=32, thread_name_prefix="cgrpc-future")
-        return _FUTURE_POOL
-
-
 class _Future:
-    """grpc.Future for unary responses; also the grpc.Call once done."""
+    """grpc.Future for a unary response (and the grpc.Call once done).  The
+    RPC runs on its own daemon thread; cancel() cancels the RPC itself."""
 
-    def __init__(self, fn):
-        self._f = _pool().submit(fn)
+    def __init__(self, start):
+        self._cv = threading.Condition()
+        self._state = "running"  # running, done or cancelled
+        self._value = None
+        self._error = None
+        self._call = None
+        self._callbacks = []
+        threading.Thread(target=self._run, args=(start,), name="cgrpc-future",
+                         daemon=True).start()
+
+    def _set_call(self, call):
+        with self._cv:
+            self._call = call
+            cancelled = self._state == "cancelled"
+        if cancelled:
+            call.cancel()
+
+    def _run(self, start):
+        try:
+            value, error = start(self._set_call), None
+        except BaseException as e:  # noqa: B902 - handed to result()
+            value, error = None, e
+        with self._cv:
+            self._call = None
+            if self._state != "running":
+                return
+            self._state, self._value, self._error = "done", value, error
+            self._cv.notify_all()
+            callbacks, self._callbacks = self._callbacks, []
+        for cb in callbacks:
+            cb(self)
+
+    def _wait(self, timeout):
+        end = None if timeout is None else time.monotonic() + timeout
+        with self._cv:
+            while self._state == "running":
+                left = 0.2 if end is None else min(0.2, end - time.monotonic())
+                if left <= 0:
+                    raise FutureTimeoutError()
+                self._cv.wait(left)  # slices: Ctrl-C gets through
+
+    def _outcome(self, timeout):
+        try:
+            self._wait(timeout)
+        except KeyboardInterrupt:
+            self.cancel()
+            raise
+        if self._state == "cancelled":
+            raise FutureCancelledError()
 
     def result(self, timeout=None):
-        try:
-            return self._f.result(timeout)[0]
-        except concurrent.futures.TimeoutError:
-            import grpc  # grpcio's FutureTimeoutError when it is there
-            raise grpc.FutureTimeoutError() from None
+        self._outcome(timeout)
+        if self._error is not None:
+            raise self._error
+        return self._value[0]
 
     def exception(self, timeout=None):
-        return self._f.exception(timeout)
+        self._outcome(timeout)
+        return self._error
 
     def traceback(self, timeout=None):
-        e = self._f.exception(timeout)
+        e = self.exception(timeout)
         return e.__traceback__ if e else None
 
     def cancel(self):
-        return self._f.cancel()
+        with self._cv:
+            if self._state != "running":
+                return False
+            self._state = "cancelled"
+            call = self._call
+            self._cv.notify_all()
+            callbacks, self._callbacks = self._callbacks, []
+        if call is not None:
+            call.cancel()
+        for cb in callbacks:
+            cb(self)
+        return True
 
     def cancelled(self):
-        return self._f.cancelled()
+        return self._state == "cancelled"
 
     def running(self):
-        return self._f.running()
+        return self._state == "running"
 
     def done(self):
-        return self._f.done()
+        return self._state != "running"
 
     def add_done_callback(self, fn):
-        self._f.add_done_callback(lambda _f: fn(self))
+        with self._cv:
+            if self._state == "running":
+                self._callbacks.append(fn)
+                return
+        fn(self)
 
     def _info(self):
-        return self._f.result()[1]
+        self._outcome(None)
+        if isinstance(self._error, RpcError):
+            return self._error
+        if self._error is not None:
+            raise self._error
+        return self._value[1]
 
     def initial_metadata(self):
         return self._info().initial_metadata()
@@ -561,9 +625,20 @@ class _Future:
         return self._info().trailing_metadata()
 
     def code(self):
-        e = self._f.exception()
-        return e.code() if isinstance(e, RpcError) else StatusCode.OK
+        return self._info().code()
 
     def details(self):
-        e = self._f.exception()
-        return e.details() if isinstance(e, RpcError) else ""
+        return self._info().details()
+
+    def is_active(self):
+        return self._state == "running"
+
+    def time_remaining(self):
+        return None
+
+    def add_callback(self, callback):
+        with self._cv:
+            if self._state != "running":
+                return False
+            self._callbacks.append(lambda _f: callback())
+            return True

@@ -38,6 +38,8 @@ def add_metadata(add, handle, metadata):
             raise TypeError("metadata must be (key, value) pairs, got %r" % (item,))
         if not isinstance(key, str):
             raise TypeError("metadata key must be str, got %r" % (key,))
+        if "\x00" in key:  # C strings would silently cut it short
+            raise ValueError("invalid metadata key %r" % (key,))
         rc = add(handle, key, to_bytes(value, "metadata value"))
         if rc == core.CGRPC_E_METADATA:
             raise ValueError("invalid metadata %r: keys are lower-case [0-9a-z_.-], "

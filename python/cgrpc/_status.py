@@ -49,6 +49,16 @@ def code_to_int(code):
     raise TypeError("not a status code: %r" % (code,))
 
 
+try:
+    from grpc import FutureCancelledError, FutureTimeoutError
+except Exception:  # grpcio is optional
+    class FutureTimeoutError(Exception):
+        """result() timed out."""
+
+    class FutureCancelledError(Exception):
+        """The future's RPC was cancelled."""
+
+
 class CgrpcError(Exception):
     """A cgrpc API misuse or resource error (not an RPC outcome)."""
 
