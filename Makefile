@@ -64,7 +64,8 @@ TOOLS := echo_server echo_client
 EXAMPLES := demo_server demo_client
 
 .PHONY: all lib deps venv test test-c test-asan test-tsan test-header \
-        test-interop test-exports test-python python-ext demo bench clean
+        test-interop test-exports test-python python-ext demo bench bench-python \
+        clean test-lua test-lua-asan test-lua-tsan lua-ext lua-bench
 
 all: lib build/bin/echo_server
 
@@ -128,7 +129,8 @@ test-python: $(PYEXT_STAMP) build/bin/echo_server build/test-certs/.done
 	    $(VPY) -m pytest -q tests/python
 
 test: deps
-	$(MAKE) test-header test-exports test-c test-asan test-tsan test-interop test-python
+	$(MAKE) test-header test-exports test-c test-asan test-tsan test-interop \
+	    test-python test-lua test-lua-asan test-lua-tsan
 
 demo: deps lib build/bin/demo_server build/bin/demo_client
 	@bash examples/run-demo.sh
@@ -152,6 +154,11 @@ build/bin/unary_bench: bench/unary_bench.c capi/include/cgrpc.h build/libcgrpc.a
 
 bench: deps lib build/bin/echo_server build/bin/unary_bench $(VPY) build/test-certs/.done
 	bash bench/run.sh $(BENCH_ARGS)
+
+# Python binding benchmark (issue 4): cgrpc vs grpcio, unary client,
+# server streaming, and a Python-handler server under h2load.
+bench-python: deps build/bin/echo_server $(PYEXT_STAMP) $(VPY)
+	$(VPY) bench/python_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build

@@ -144,25 +144,25 @@ CGRPC_OUT_HANDLE(cgrpc_tls_options)
 #endif
 
 /* Trivial accessors: not worth releasing the interpreter lock. */
-%nothread cgrpc_version;
-%nothread cgrpc_version_number;
-%nothread cgrpc_strerror;
-%nothread cgrpc_status_name;
-%nothread cgrpc_last_error;
-%nothread cgrpc_metadata_count;
-%nothread cgrpc_metadata_key;
-%nothread cgb_metadata_value;
-%nothread cgrpc_metadata_create;
-%nothread cgrpc_metadata_add;
-%nothread cgrpc_metadata_destroy;
-%nothread cgrpc_call_method;
-%nothread cgrpc_call_time_remaining;
-%nothread cgrpc_call_options_create;
-%nothread cgrpc_call_options_destroy;
-%nothread cgrpc_call_options_set_timeout;
-%nothread cgrpc_call_options_add_metadata;
-%nothread cgrpc_call_options_set_wait_for_ready;
-%nothread cgrpc_call_auth_context;
+%feature("nothread") cgrpc_version;
+%feature("nothread") cgrpc_version_number;
+%feature("nothread") cgrpc_strerror;
+%feature("nothread") cgrpc_status_name;
+%feature("nothread") cgrpc_last_error;
+%feature("nothread") cgrpc_metadata_count;
+%feature("nothread") cgrpc_metadata_key;
+%feature("nothread") cgb_metadata_value;
+%feature("nothread") cgrpc_metadata_create;
+%feature("nothread") cgrpc_metadata_add;
+%feature("nothread") cgrpc_metadata_destroy;
+%feature("nothread") cgrpc_call_method;
+%feature("nothread") cgrpc_call_time_remaining;
+%feature("nothread") cgrpc_call_options_create;
+%feature("nothread") cgrpc_call_options_destroy;
+%feature("nothread") cgrpc_call_options_set_timeout;
+%feature("nothread") cgrpc_call_options_add_metadata;
+%feature("nothread") cgrpc_call_options_set_wait_for_ready;
+%feature("nothread") cgrpc_call_auth_context;
 
 /* Not wrapped: raw buffers and callbacks (replaced by the helpers). */
 %ignore cgrpc_buffer_data;
@@ -181,6 +181,48 @@ CGRPC_OUT_HANDLE(cgrpc_tls_options)
 %include "cgrpc.h"
 
 %inline %{
+/* Unary in two steps, so a binding pays for few interpreter-lock
+ * releases: start + send + half-close, then (after waiting for
+ * CGRPC_EVENT_DONE in slices) reply, status and both metadata lists. */
+static int cgb_unary_start(cgrpc_channel *ch, const char *method,
+                           const void *data, size_t len,
+                           const cgrpc_call_options *opts, cgrpc_call **out) {
+  int rc = cgrpc_call_start(out, ch, method, opts);
+  if (rc) return rc;
+  rc = cgrpc_call_send(*out, data, len, CGRPC_SEND_LAST);
+  if (rc == CGRPC_E_CLOSED) rc = CGRPC_OK; /* the status says why */
+  if (rc) {
+    cgrpc_call_destroy(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+/* *msg is the reply (NULL if none); a second reply makes the status
+ * INTERNAL, as cgrpc_unary does.  Metadata lists are borrowed from call. */
+static int cgb_unary_finish(cgrpc_call *call, int *code, cgrpc_buffer **msg,
+                            const char **message, const cgrpc_metadata **md,
+                            const cgrpc_metadata **trailers) {
+  *msg = NULL;
+  int rc = cgrpc_call_recv(call, msg);
+  if (rc == CGRPC_OK) {
+    cgrpc_buffer *extra = NULL;
+    if (cgrpc_call_recv(call, &extra) == CGRPC_OK) {
+      cgrpc_buffer_free(extra);
+      cgrpc_call_status(call, code, message, trailers);
+      cgrpc_call_initial_metadata(call, md);
+      *code = CGRPC_STATUS_INTERNAL;
+      *message = "server sent more than one response message";
+      return CGRPC_OK;
+    }
+  } else if (rc != CGRPC_DONE) {
+    return rc;
+  }
+  rc = cgrpc_call_status(call, code, message, trailers);
+  if (rc == CGRPC_OK) rc = cgrpc_call_initial_metadata(call, md);
+  return rc;
+}
+
 /* Value i of a metadata list as bytes (None/nil if out of range). */
 static void cgb_metadata_value(const cgrpc_metadata *md, size_t i,
                                const char **bytes_out, size_t *bytes_len) {
@@ -221,8 +263,8 @@ static void cgb_py_release(void *user_data) {
 }
 %}
 
-%nothread cgb_server_set_dispatcher;
-%nothread cgb_python_exiting;
+%feature("nothread") cgb_server_set_dispatcher;
+%feature("nothread") cgb_python_exiting;
 %inline %{
 /* Routes every method of srv to the Python callable dispatch(call). */
 static int cgb_server_set_dispatcher(cgrpc_server *srv, PyObject *dispatch) {

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential pkg-config libnghttp2-dev libssl-dev zlib1g-dev check
-      nghttp2-client python3-venv)
+      nghttp2-client python3-venv lua5.4 liblua5.4-dev lua-busted lua-cqueues)
 
 missing=()
 for p in "${PKGS[@]}"; do

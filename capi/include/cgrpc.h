@@ -506,7 +506,8 @@ typedef void (*cgrpc_notify_fn)(cgrpc_call *call, void *user_data);
  * call's lock held: it must be quick, must not block and must not call
  * cgrpc functions.  It runs once at registration too.  A new fn (or NULL)
  * replaces the old one; destroy (may be NULL) is called once with the old
- * user_data when replaced, or when the call is freed.  Returns CGRPC_OK,
+ * user_data when replaced, or by cgrpc_call_destroy (client; after it no
+ * notification runs), or when a server call is freed.  Returns CGRPC_OK,
  * CGRPC_E_INVALID_ARG.  Thread-safe. */
 CGRPC_API int cgrpc_call_set_notify(cgrpc_call *call, cgrpc_notify_fn fn,
                                     void *user_data, cgrpc_destroy_fn destroy);

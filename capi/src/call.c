@@ -415,6 +415,11 @@ void cgrpc_call_destroy(cgrpc_call *c) {
   if (!c || c->is_server) return;
   pthread_mutex_lock(&c->mu);
   c->destroyed = 1;
+  /* No notification after destroy returns: drop the callback now. */
+  cgrpc_destroy_fn nd = c->notify_destroy;
+  void *nud = c->notify_ud;
+  c->notify = NULL;
+  c->notify_destroy = NULL;
   if (cg_call_set_status_locked(c, CGRPC_STATUS_CANCELLED,
                                 "Call destroyed before it ended")) {
     c->cancelled = 1;
@@ -425,6 +430,7 @@ void cgrpc_call_destroy(cgrpc_call *c) {
    * destroy racing a blocked recv cannot free memory under it. */
   while (c->users > 0) pthread_cond_wait(&c->cv, &c->mu);
   pthread_mutex_unlock(&c->mu);
+  if (nd) nd(nud);
   cg_call_unref(c);
 }
 

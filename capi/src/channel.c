@@ -562,9 +562,12 @@ int cgrpc_channel_create(cgrpc_channel **out, const char *target,
   ch->state = CGRPC_CHANNEL_IDLE;
   ch->max_send = opts->max_send;
   ch->max_recv = opts->max_recv;
-  ch->min_connect_ns = opts->connect_timeout_ms * CG_MS;
-  ch->backoff_initial_ns = opts->backoff_initial_ms * CG_MS;
-  ch->backoff_max_ns = opts->backoff_max_ms * CG_MS;
+  /* Spans beyond ~73 years are clamped so deadline arithmetic cannot
+   * overflow. */
+  const int64_t span_max = INT64_MAX / CG_MS / 4;
+  ch->min_connect_ns = CG_MIN(opts->connect_timeout_ms, span_max) * CG_MS;
+  ch->backoff_initial_ns = CG_MIN(opts->backoff_initial_ms, span_max) * CG_MS;
+  ch->backoff_max_ns = CG_MIN(opts->backoff_max_ms, span_max) * CG_MS;
   ch->backoff_mult = opts->backoff_multiplier;
   ch->backoff_jitter = opts->backoff_jitter;
   ch->cur_backoff_ns = ch->backoff_initial_ns;

@@ -74,8 +74,13 @@ int cgrpc_call_start(cgrpc_call **out, cgrpc_channel *ch, const char *method,
   if (opts) {
     if (!rc) rc = cg_md_append_all(&c->send_md, &opts->md);
     c->wait_for_ready = opts->wait_for_ready;
-    if (opts->timeout_ms >= 0)
-      c->deadline = cg_now_ns() + opts->timeout_ms * CG_MS;
+    if (opts->timeout_ms >= 0) {
+      int64_t now = cg_now_ns();
+      /* Beyond what int64 nanoseconds can hold: no deadline at all. */
+      c->deadline = opts->timeout_ms > (CG_NEVER - now) / CG_MS
+                        ? CG_NEVER
+                        : now + opts->timeout_ms * CG_MS;
+    }
   }
   if (rc) {
     cg_call_unref(c);

@@ -1,6 +1,7 @@
 /* epoll + eventfd loop with a task queue and a timer heap. */
 #include "loop.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -197,6 +198,13 @@ static void run_timers(cg_loop *l) {
 
 static void *loop_main(void *arg) {
   cg_loop *l = arg;
+  /* OpenSSL writes to the socket with write(), which raises SIGPIPE when
+   * the peer has gone; a library must not kill its host for that.  With
+   * the signal blocked on this thread the write just fails with EPIPE. */
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, NULL);
   struct epoll_event evs[64];
   while (!l->quit) {
     int timeout = -1;

@@ -340,6 +340,12 @@ int cgrpc_call_finish(cgrpc_call *c, int code, const char *message,
   else if (c->cancelled)
     rc = CGRPC_E_CANCELLED;
   else if ((rc = cg_md_append_all(&c->fin_trailers, trailers)) == CGRPC_OK) {
+    if (c->deadline != CG_NEVER && cg_now_ns() >= c->deadline) {
+      /* The deadline passed before the handler answered; its timer may
+       * not have run yet, but the outcome is DEADLINE_EXCEEDED. */
+      code = CGRPC_STATUS_DEADLINE_EXCEEDED;
+      message = "Deadline Exceeded";
+    }
     c->fin_code = code;
     c->fin_msg = cg_strdup(message ? message : "");
     c->finished = 1;

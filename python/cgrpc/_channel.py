@@ -64,7 +64,7 @@ def _apply_options(o, options):
         elif key in _IGNORED_OPTIONS:
             pass
         else:
-            warnings.warn("cgrpc: ignoring unknown channel option %r" % (key,), stacklevel=3)
+            warnings.warn("cgrpc: ignoring unknown channel option %r" % (key,), stacklevel=4)
     if backoff:
         initial = backoff.get("grpc.initial_reconnect_backoff_ms", 1000)
         maximum = max(initial, backoff.get("grpc.max_reconnect_backoff_ms", 120000))
@@ -171,26 +171,14 @@ class _ClientCall:
     def __init__(self, channel, method, timeout, metadata, wait_for_ready):
         if not isinstance(method, str) or "\x00" in method:
             raise ValueError("invalid method name %r" % (method,))
-        opts = None
-        if timeout is not None or metadata or wait_for_ready:
-            rc, opts = core.cgrpc_call_options_create()
-            check(rc, "call options")
+        opts = _call_options(timeout, metadata, wait_for_ready)
         try:
-            if timeout is not None:
-                core.cgrpc_call_options_set_timeout(opts, max(0, math.ceil(timeout * 1000)))
-            if metadata:
-                add_metadata(core.cgrpc_call_options_add_metadata, opts, metadata)
-            if wait_for_ready:
-                core.cgrpc_call_options_set_wait_for_ready(opts, 1)
             rc, h = core.cgrpc_call_start(channel._h(), method, opts)
         finally:
             if opts is not None:
                 core.cgrpc_call_options_destroy(opts)
-        if rc == core.CGRPC_E_CLOSED:
-            raise ValueError("Cannot invoke RPC on closed channel!")
-        if rc == core.CGRPC_E_INVALID_ARG:
-            raise ValueError("invalid method name %r" % (method,))
-        check(rc, "call")
+        if rc:
+            _start_error(rc, method)
         self.h = h
         self.channel = channel  # keeps the channel object alive
         self.deadline = None if timeout is None else time.monotonic() + timeout
@@ -325,7 +313,75 @@ class _MultiCallable:
         self._de = deserializer
 
 
+def _call_options(timeout, metadata, wait_for_ready):
+    """A cgrpc_call_options handle, or None when every default applies."""
+    if timeout is None and not metadata and not wait_for_ready:
+        return None
+    rc, opts = core.cgrpc_call_options_create()
+    check(rc, "call options")
+    try:
+        if timeout is not None:
+            core.cgrpc_call_options_set_timeout(opts, max(0, math.ceil(timeout * 1000)))
+        if metadata:
+            add_metadata(core.cgrpc_call_options_add_metadata, opts, metadata)
+        if wait_for_ready:
+            core.cgrpc_call_options_set_wait_for_ready(opts, 1)
+    except BaseException:
+        core.cgrpc_call_options_destroy(opts)
+        raise
+    return opts
+
+
+def _start_error(rc, method):
+    if rc == core.CGRPC_E_CLOSED:
+        raise ValueError("Cannot invoke RPC on closed channel!")
+    if rc == core.CGRPC_E_INVALID_ARG:
+        raise ValueError("invalid method name %r" % (method,))
+    check(rc, "call")
+
+
 class UnaryUnaryMultiCallable(_MultiCallable):
+    def _fast(self, request, timeout, metadata, wait_for_ready):
+        """The blocking unary path: four trips into C instead of ten."""
+        data = _serialize(self._ser, request)
+        method = self._method
+        if not isinstance(method, str) or "\x00" in method:
+            raise ValueError("invalid method name %r" % (method,))
+        opts = _call_options(timeout, metadata, wait_for_ready)
+        try:
+            rc, h = core.cgb_unary_start(self._channel._h(), method, data, opts)
+        finally:
+            if opts is not None:
+                core.cgrpc_call_options_destroy(opts)
+        if rc == core.CGRPC_E_TOO_LARGE:
+            raise RpcError(StatusCode.RESOURCE_EXHAUSTED,
+                           "Sent message larger than max (%d bytes)" % len(data))
+        if rc:
+            _start_error(rc, method)
+        try:
+            try:
+                wait(h, EV_DONE)
+            except BaseException:
+                core.cgrpc_call_cancel(h)  # Ctrl-C: cancel, then re-raise
+                raise
+            rc, code, reply, details, md, tr = core.cgb_unary_finish(h)
+            check(rc, "unary")
+            initial, trailing = metadata_tuple(md), metadata_tuple(tr)
+        finally:
+            core.cgrpc_call_destroy(h)
+        code = code_from_int(code)
+        if code != StatusCode.OK:
+            raise RpcError(code, details, initial, trailing)
+        if reply is None:
+            raise RpcError(StatusCode.INTERNAL, "server sent no response message",
+                           initial, trailing)
+        try:
+            response = _deserialize(self._de, reply)
+        except Exception:
+            raise RpcError(StatusCode.INTERNAL, "Exception deserializing response!",
+                           initial, trailing)
+        return response, _CallInfo(initial, trailing, code, details)
+
     def _blocking(self, request, timeout, metadata, wait_for_ready, on_call=None):
         data = _serialize(self._ser, request)
         call = _ClientCall(self._channel, self._method, timeout, metadata, wait_for_ready)
@@ -339,11 +395,11 @@ class UnaryUnaryMultiCallable(_MultiCallable):
 
     def __call__(self, request, timeout=None, metadata=None, credentials=None,
                  wait_for_ready=None, compression=None):
-        return self._blocking(request, timeout, metadata, wait_for_ready)[0]
+        return self._fast(request, timeout, metadata, wait_for_ready)[0]
 
     def with_call(self, request, timeout=None, metadata=None, credentials=None,
                   wait_for_ready=None, compression=None):
-        return self._blocking(request, timeout, metadata, wait_for_ready)
+        return self._fast(request, timeout, metadata, wait_for_ready)
 
     def future(self, request, timeout=None, metadata=None, credentials=None,
                wait_for_ready=None, compression=None):
