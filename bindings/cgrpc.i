@@ -223,6 +223,24 @@ static int cgb_unary_finish(cgrpc_call *call, int *code, cgrpc_buffer **msg,
   return rc;
 }
 
+/* Wait (at most slice_ms) and receive in one trip: CGRPC_E_TIMEOUT when
+ * nothing is ready yet (call again), else as cgrpc_call_recv. */
+static int cgb_recv(cgrpc_call *call, int64_t slice_ms, cgrpc_buffer **msg) {
+  unsigned ready = 0;
+  *msg = NULL;
+  int rc = cgrpc_call_wait(call, CGRPC_EVENT_RECV, slice_ms, &ready);
+  return rc ? rc : cgrpc_call_recv(call, msg);
+}
+
+/* Wait (at most slice_ms) for send space and send in one trip:
+ * CGRPC_E_TIMEOUT when the call is still full (nothing was sent). */
+static int cgb_send(cgrpc_call *call, const void *data, size_t len,
+                    unsigned flags, int64_t slice_ms) {
+  unsigned ready = 0;
+  int rc = cgrpc_call_wait(call, CGRPC_EVENT_SEND, slice_ms, &ready);
+  return rc ? rc : cgrpc_call_send(call, data, len, flags);
+}
+
 /* Value i of a metadata list as bytes (None/nil if out of range). */
 static void cgb_metadata_value(const cgrpc_metadata *md, size_t i,
                                const char **bytes_out, size_t *bytes_len) {
@@ -235,12 +253,21 @@ static void cgb_metadata_value(const cgrpc_metadata *md, size_t i,
 %{
 /* Set by cgrpc's atexit hook: from then on no handler enters Python. */
 static volatile int cgb_py_exiting;
+/* This handler thread already has its (kept) Python thread state. */
+static __thread int cgb_py_thread_ready;
 
 static void cgb_py_handler(cgrpc_call *call, void *user_data) {
   if (cgb_py_exiting || !Py_IsInitialized() || _Py_IsFinalizing()) {
     cgrpc_call_finish(call, CGRPC_STATUS_UNAVAILABLE,
                       "the Python interpreter is shutting down", NULL);
     return;
+  }
+  if (!cgb_py_thread_ready) {
+    /* First RPC on this handler thread: make its Python thread state once
+     * and keep it, so each later RPC only takes and drops the GIL. */
+    PyGILState_Ensure();
+    PyEval_SaveThread();
+    cgb_py_thread_ready = 1;
   }
   PyGILState_STATE g = PyGILState_Ensure();
   PyObject *obj = SWIG_NewPointerObj(SWIG_as_voidptr(call), SWIGTYPE_p_cgrpc_call, 0);

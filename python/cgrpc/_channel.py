@@ -6,8 +6,10 @@ import time
 import warnings
 
 from . import core
-from ._common import (EV_DONE, EV_INITIAL_METADATA, EV_RECV, EV_SEND, add_metadata,
-                      check, metadata_tuple, tls_credentials, to_bytes, wait)
+from ._common import (EV_DONE, EV_INITIAL_METADATA, add_metadata, check, metadata_tuple,
+                      tls_credentials, to_bytes, wait)
+from ._common import recv as recv_slices
+from ._common import send as send_slices
 from ._status import (CgrpcError, EndedCall, FutureCancelledError, FutureTimeoutError,
                       RpcError, StatusCode, code_from_int)
 
@@ -209,8 +211,11 @@ class _ClientCall:
 
     def send(self, data, last=False):
         """Returns False when the call has already ended."""
-        self._wait(EV_SEND)
-        rc = core.cgrpc_call_send(self.h, data, core.CGRPC_SEND_LAST if last else 0)
+        try:
+            rc = send_slices(self.h, data, core.CGRPC_SEND_LAST if last else 0)
+        except BaseException:
+            core.cgrpc_call_cancel(self.h)  # Ctrl-C while blocked
+            raise
         if rc == core.CGRPC_E_TOO_LARGE:
             raise RpcError(StatusCode.RESOURCE_EXHAUSTED,
                            "Sent message larger than max (%d bytes)" % len(data))
@@ -226,13 +231,11 @@ class _ClientCall:
 
     def recv(self):
         """The next message, or None at the end."""
-        self._wait(EV_RECV)
-        rc, data = core.cgrpc_call_recv(self.h)
-        if rc == 0:
-            return data
-        if rc == core.CGRPC_DONE:
-            return None
-        check(rc, "recv")
+        try:
+            return recv_slices(self.h)
+        except BaseException:
+            core.cgrpc_call_cancel(self.h)  # Ctrl-C while blocked
+            raise
 
     def status(self):
         self._wait(EV_DONE)

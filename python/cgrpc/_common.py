@@ -100,3 +100,23 @@ def tls_credentials(create, roots, chain, key, override=None, skip_verify=False,
         return creds
     finally:
         core.cgrpc_tls_options_destroy(o)
+
+
+def recv(h):
+    """The next message (bytes), or None at the end; the rc otherwise."""
+    while True:
+        rc, data = core.cgb_recv(h, WAIT_SLICE_MS)
+        if rc == 0:
+            return data
+        if rc == core.CGRPC_DONE or rc == core.CGRPC_E_CANCELLED:
+            return None
+        if rc != core.CGRPC_E_TIMEOUT:
+            check(rc, "recv")
+
+
+def send(h, data, flags=0):
+    """cgrpc_call_send after waiting in slices for space; returns its rc."""
+    while True:
+        rc = core.cgb_send(h, data, flags, WAIT_SLICE_MS)
+        if rc != core.CGRPC_E_TIMEOUT:
+            return rc

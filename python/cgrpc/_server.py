@@ -7,8 +7,9 @@ import time
 import weakref
 
 from . import core
-from ._common import (EV_RECV, EV_SEND, add_metadata, check, metadata_tuple,
-                      tls_credentials, to_bytes, wait)
+from ._common import add_metadata, check, metadata_tuple, tls_credentials
+from ._common import recv as recv_slices
+from ._common import send as send_slices
 from ._status import RpcError, StatusCode, code_to_int
 
 
@@ -146,13 +147,15 @@ class ServicerContext:
 
     # -- used by the dispatcher --
     def _finish(self, code, details):
-        rc, md = core.cgrpc_metadata_create()
-        try:
-            if self._trailing:
+        if not self._trailing:
+            core.cgrpc_call_finish(self._h, code_to_int(code), details or "", None)
+        else:
+            rc, md = core.cgrpc_metadata_create()
+            try:
                 add_metadata(core.cgrpc_metadata_add, md, self._trailing)
-            core.cgrpc_call_finish(self._h, code_to_int(code), details or "", md)
-        finally:
-            core.cgrpc_metadata_destroy(md)
+                core.cgrpc_call_finish(self._h, code_to_int(code), details or "", md)
+            finally:
+                core.cgrpc_metadata_destroy(md)
         for cb in self._callbacks:
             try:
                 cb()
@@ -162,14 +165,11 @@ class ServicerContext:
 
 def _recv(h):
     """Next request bytes, or None (half-closed or cancelled)."""
-    wait(h, EV_RECV)
-    rc, data = core.cgrpc_call_recv(h)
-    return data if rc == 0 else None
+    return recv_slices(h)
 
 
 def _send(h, data):
-    wait(h, EV_SEND)
-    rc = core.cgrpc_call_send(h, data, 0)
+    rc = send_slices(h, data)
     if rc == core.CGRPC_E_TOO_LARGE:
         raise RpcError(StatusCode.RESOURCE_EXHAUSTED, "response larger than max")
     return rc == 0
