@@ -221,7 +221,14 @@ typedef enum cgrpc_client_cert_mode {
   CGRPC_CLIENT_CERT_REQUIRE = 2
 } cgrpc_client_cert_mode;
 
+/* Creates a TLS option builder (verification on, 20 s handshake
+ * timeout).  Returns CGRPC_OK, CGRPC_E_INVALID_ARG, CGRPC_E_NOMEM.  Every
+ * setter below copies its input and returns CGRPC_OK or
+ * CGRPC_E_INVALID_ARG (NULL or empty input, value out of range); files
+ * are read when the credentials are created, not here. */
 CGRPC_API int cgrpc_tls_options_create(cgrpc_tls_options **out);
+/* Destroys a builder (wiping key bytes); credentials made from it are
+ * unaffected.  NULL is a no-op. */
 CGRPC_API void cgrpc_tls_options_destroy(cgrpc_tls_options *opts);
 /* CA certificates that verify the peer.  Client default: the system's
  * roots (/etc/ssl/certs).  Server: the CA of client certificates. */
@@ -398,7 +405,13 @@ typedef struct cgrpc_call cgrpc_call;
  * but many threads may start calls with one finished builder at once. */
 typedef struct cgrpc_call_options cgrpc_call_options;
 
+/* Creates a builder with no deadline, no metadata, fail-fast.  Returns
+ * CGRPC_OK, CGRPC_E_INVALID_ARG, CGRPC_E_NOMEM.  Setters return CGRPC_OK
+ * or CGRPC_E_INVALID_ARG (NULL builder); add_metadata also
+ * CGRPC_E_METADATA and CGRPC_E_NOMEM. */
 CGRPC_API int cgrpc_call_options_create(cgrpc_call_options **out);
+/* Destroys a builder; calls started with it are unaffected.  NULL is a
+ * no-op. */
 CGRPC_API void cgrpc_call_options_destroy(cgrpc_call_options *opts);
 /* Deadline relative to the moment the call starts; < 0 clears it.
  * Sent as grpc-timeout; when it passes the call ends with
@@ -577,7 +590,13 @@ CGRPC_API int cgrpc_stub_unary(const cgrpc_stub *stub, const char *method,
 typedef struct cgrpc_server cgrpc_server;
 typedef struct cgrpc_server_options cgrpc_server_options;
 
+/* Creates a server option builder holding the defaults.  Returns
+ * CGRPC_OK, CGRPC_E_INVALID_ARG, CGRPC_E_NOMEM.  Setters return CGRPC_OK
+ * or CGRPC_E_INVALID_ARG (NULL builder or value out of range).  Not
+ * thread-safe while being changed; read by cgrpc_server_create. */
 CGRPC_API int cgrpc_server_options_create(cgrpc_server_options **out);
+/* Destroys a builder; servers made from it are unaffected.  NULL is a
+ * no-op. */
 CGRPC_API void cgrpc_server_options_destroy(cgrpc_server_options *opts);
 /* Most handler threads at once; RPCs beyond it wait for a free thread.
  * Default 64.  n >= 1. */
