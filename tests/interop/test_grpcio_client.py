@@ -12,24 +12,19 @@ Environment:
 """
 
 import os
-import queue
-import re
 import signal
 import socket
-import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
 import echo_client_lib as lib
+from port_process import STOP_TIMEOUT_S, PortProcess
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 GRPCIO_SERVER = HERE / "echo_grpcio_server.py"
-PORT_TIMEOUT_S = 10.0
-STOP_TIMEOUT_S = 5.0
 SERVERS = ("grpcio", "cgrpc")
 
 
@@ -45,48 +40,12 @@ def _server_command(kind, host):
     return [str(binary), "--port", "0", "--host", host]
 
 
-class RunningServer:
-    """A server subprocess that has announced its port."""
+class RunningServer(PortProcess):
+    """An echo server process of one kind that has announced its port."""
 
     def __init__(self, kind, host):
         self.kind = kind
-        self.proc = subprocess.Popen(_server_command(kind, host), stdout=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL)
-        try:
-            self.port = self._read_port()
-        except BaseException:
-            self.stop()
-            raise
-        self.target = "[%s]:%d" % (host, self.port) if ":" in host else "%s:%d" % (host, self.port)
-
-    def _read_port(self):
-        # readline() has no timeout; a helper thread lets us give up after
-        # PORT_TIMEOUT_S on a server that hangs before printing.
-        lines = queue.Queue()
-        threading.Thread(target=lambda: lines.put(self.proc.stdout.readline()),
-                         daemon=True).start()
-        try:
-            line = lines.get(timeout=PORT_TIMEOUT_S)
-        except queue.Empty:
-            raise RuntimeError("%s server printed no PORT line within %.0f s"
-                               % (self.kind, PORT_TIMEOUT_S)) from None
-        match = re.fullmatch(rb"PORT (\d+)\r?\n", line)
-        if not match:
-            raise RuntimeError("%s server: expected 'PORT <n>', got %r (exit code %s)"
-                               % (self.kind, line, self.proc.poll()))
-        return int(match.group(1))
-
-    def stop(self):
-        """Stop by pid: SIGTERM, then SIGKILL if it lingers. Returns exit code."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(STOP_TIMEOUT_S)
-        self.proc.stdout.close()
-        return self.proc.returncode
+        super().__init__(_server_command(kind, host), "%s server" % kind, host)
 
 
 def _ipv6_loopback_available():

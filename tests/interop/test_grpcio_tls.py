@@ -6,12 +6,12 @@ in the C suite tests/c/test_tls.c.
 """
 
 import os
-import re
-import subprocess
 from pathlib import Path
 
 import grpc
 import pytest
+
+from port_process import PortProcess
 
 REPO = Path(__file__).resolve().parents[2]
 CERTS = Path(os.environ.get("CGRPC_TEST_CERTS", REPO / "build" / "test-certs"))
@@ -35,23 +35,11 @@ class TlsServer:
                "--tls-key", str(CERTS / "server.key")]
         if mutual:
             cmd += ["--client-ca", str(CERTS / "ca.pem")]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        line = self.proc.stdout.readline()
-        m = re.fullmatch(rb"PORT (\d+)\n", line)
-        if not m:
-            self.stop()
-            pytest.fail("echo_server did not start: %r" % line)
-        self.target = "127.0.0.1:%s" % m.group(1).decode()
+        self._p = PortProcess(cmd, "TLS echo_server")
+        self.target = self._p.target
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc.stdout.close()
+        self._p.stop()
 
 
 @pytest.fixture

@@ -23,14 +23,10 @@ Environment:
 """
 
 import os
-import queue
-import re
 import shlex
 import socket
 import struct
-import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import grpc
@@ -41,12 +37,11 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import h2_raw_client as raw  # noqa: E402
+from port_process import PortProcess  # noqa: E402
 
 REPO = HERE.parents[1]
 FAKE_SERVER = HERE / "h2_fake_server.py"
 HOST = "127.0.0.1"
-PORT_TIMEOUT_S = 10.0
-STOP_TIMEOUT_S = 5.0
 
 OVERRIDE = os.environ.get("CGRPC_FAULT_SERVER_CMD", "").strip()
 AGAINST_GRPCIO = "echo_grpcio_server" in OVERRIDE
@@ -65,47 +60,7 @@ GRPCIO_DEVIATIONS = {
 }
 
 
-class Proc:
-    """A server subprocess that announces 'PORT <n>'; stopped by its pid."""
-
-    def __init__(self, argv, name):
-        self.name = name
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        try:
-            self.port = self._read_port()
-        except BaseException:
-            self.stop()
-            raise
-
-    def _read_port(self):
-        lines = queue.Queue()
-        threading.Thread(target=lambda: lines.put(self.proc.stdout.readline()),
-                         daemon=True).start()
-        try:
-            line = lines.get(timeout=PORT_TIMEOUT_S)
-        except queue.Empty:
-            raise RuntimeError("%s printed no PORT line within %.0f s"
-                               % (self.name, PORT_TIMEOUT_S)) from None
-        match = re.fullmatch(rb"PORT (\d+)\r?\n", line)
-        if not match:
-            raise RuntimeError("%s: expected 'PORT <n>', got %r (exit code %s)"
-                               % (self.name, line, self.proc.poll()))
-        return int(match.group(1))
-
-    def assert_alive(self):
-        code = self.proc.poll()
-        assert code is None, "%s died (exit code %s)" % (self.name, code)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(STOP_TIMEOUT_S)
-        self.proc.stdout.close()
-        return self.proc.returncode
+Proc = PortProcess
 
 
 def _echo_server_argv():

@@ -2,7 +2,6 @@
 
 import os
 import queue
-import re
 import subprocess
 import sys
 import threading
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from port_process import PortProcess
 from test_grpcio_client import RunningServer  # noqa: F401  (re-exported)
 
 HERE = Path(__file__).resolve().parent
@@ -23,7 +23,6 @@ CLIENT_STREAM = ECHO + "ClientStream"
 BIDI = ECHO + "Bidi"
 
 STOP_TIMEOUT_S = 5.0
-PORT_TIMEOUT_S = 10.0
 
 
 def echo_binary():
@@ -42,40 +41,12 @@ def certs_dir():
     return path
 
 
-class EchoProcess:
+class EchoProcess(PortProcess):
     """The C echo server with extra arguments (TLS), stopped by its pid."""
 
     def __init__(self, *extra):
-        cmd = [str(echo_binary()), "--host", "127.0.0.1", "--port", "0"] + [str(a) for a in extra]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        try:
-            lines = queue.Queue()
-            threading.Thread(target=lambda: lines.put(self.proc.stdout.readline()),
-                             daemon=True).start()
-            try:
-                line = lines.get(timeout=PORT_TIMEOUT_S)
-            except queue.Empty:
-                raise RuntimeError("echo_server printed no PORT line") from None
-            m = re.fullmatch(rb"PORT (\d+)\r?\n", line)
-            if not m:
-                raise RuntimeError("echo_server %s did not start: %r (exit %s)"
-                                   % (extra, line, self.proc.poll()))
-            self.port = int(m.group(1))
-        except BaseException:
-            self.stop()
-            raise
-        self.target = "127.0.0.1:%d" % self.port
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(STOP_TIMEOUT_S)
-        self.proc.stdout.close()
-        return self.proc.returncode
+        super().__init__([echo_binary(), "--host", "127.0.0.1", "--port", "0", *extra],
+                         "echo_server %s" % " ".join(str(a) for a in extra))
 
 
 def child_env():
