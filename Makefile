@@ -17,11 +17,33 @@ ASAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=undefined
 TSAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=thread
 
-LIBS    := -lnghttp2 -lssl -lcrypto -lm -pthread
+LIBS    := -lnghttp2 -lssl -lcrypto -lprotobuf-c -lm -pthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 
 SRCS    := $(wildcard capi/src/*.c)
 HDRS    := $(wildcard capi/src/*.h) capi/include/cgrpc.h
+
+# The protobuf layer (capi/pb/, public header cgrpc_pb.h): protobuf-c with
+# descriptors built at run time.  descriptor.proto is compiled by protoc-c
+# under a private package name, so that its symbols (cgrpc_pbi__*) cannot
+# clash with a program's own copy of protobuf-c's descriptor code.
+PB_SRCS := $(wildcard capi/pb/*.c)
+PB_HDRS := $(wildcard capi/pb/*.h) $(wildcard capi/include/cgrpc_*.h)
+PB_GEN  := build/gen/cgrpc_descriptor.pb-c.c
+PB_CFLAGS := -Icapi/pb -Ibuild/gen
+DESCRIPTOR_PROTO ?= /usr/include/google/protobuf/descriptor.proto
+
+build/gen/cgrpc_descriptor.proto: $(DESCRIPTOR_PROTO)
+	@mkdir -p $(dir $@)
+	sed -e 's/^package google\.protobuf;/package cgrpc_pbi;/' $< > $@
+	@grep -q '^package cgrpc_pbi;' $@
+
+build/gen/cgrpc_descriptor.pb-c.c build/gen/cgrpc_descriptor.pb-c.h: build/gen/cgrpc_descriptor.proto
+	protoc-c -Ibuild/gen --c_out=build/gen build/gen/cgrpc_descriptor.proto
+
+LIB_OBJS = $(patsubst capi/src/%.c,$(1)/obj/%.o,$(SRCS)) \
+           $(patsubst capi/pb/%.c,$(1)/obj/pb/%.o,$(PB_SRCS)) \
+           $(1)/obj/gen/cgrpc_descriptor.pb-c.o
 TEST_SRCS := $(wildcard tests/c/*.c)
 TEST_HDRS := $(wildcard tests/c/*.h)
 
@@ -32,7 +54,17 @@ $(1)/obj/%.o: capi/src/%.c $(HDRS)
 	@echo "  CC      $$@"
 	@$$(CC) $$(BASE_CFLAGS) $(2) -fvisibility=hidden -c $$< -o $$@
 
-$(1)/libcgrpc.a: $(patsubst capi/src/%.c,$(1)/obj/%.o,$(SRCS))
+$(1)/obj/pb/%.o: capi/pb/%.c $(HDRS) $(PB_HDRS) build/gen/cgrpc_descriptor.pb-c.h
+	@mkdir -p $$(dir $$@)
+	@echo "  CC      $$@"
+	@$$(CC) $$(BASE_CFLAGS) $$(PB_CFLAGS) $(2) -fvisibility=hidden -c $$< -o $$@
+
+$(1)/obj/gen/%.o: build/gen/%.c build/gen/%.h
+	@mkdir -p $$(dir $$@)
+	@echo "  CC      $$@"
+	@$$(CC) -std=c11 -g -fPIC -O2 -Ibuild/gen $(2) -fvisibility=hidden -c $$< -o $$@
+
+$(1)/libcgrpc.a: $(call LIB_OBJS,$(1))
 	@rm -f $$@
 	@echo "  AR      $$@"
 	@ar rcs $$@ $$^
@@ -53,7 +85,7 @@ $(eval $(call variant,build,$(OPT_CFLAGS),))
 $(eval $(call variant,build/asan,$(ASAN_CFLAGS),$(ASAN_CFLAGS)))
 $(eval $(call variant,build/tsan,$(TSAN_CFLAGS),$(TSAN_CFLAGS)))
 
-build/$(SONAME): $(patsubst capi/src/%.c,build/obj/%.o,$(SRCS)) capi/cgrpc.map
+build/$(SONAME): $(call LIB_OBJS,build) capi/cgrpc.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=capi/cgrpc.map \
 	    -Wl,-z,defs -o build/libcgrpc.so.$(LIBVER) \
 	    $(filter %.o,$^) $(LIBS)
@@ -83,9 +115,11 @@ venv: $(VPY)
 
 # The public header must stand alone under strict C99 and as C++.
 test-header:
-	$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -fsyntax-only -x c capi/include/cgrpc.h
-	printf '#include "cgrpc.h"\nint main(void){return 0;}\n' | \
-	    $(CXX) -x c++ -Wall -Wextra -Werror -Icapi/include -fsyntax-only -
+	for h in capi/include/*.h; do \
+	  $(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Icapi/include -fsyntax-only -x c $$h || exit 1; \
+	  printf '#include "%s"\nint main(void){return 0;}\n' $$(basename $$h) | \
+	    $(CXX) -x c++ -Wall -Wextra -Werror -Icapi/include -fsyntax-only - || exit 1; \
+	done
 
 # Only cgrpc_* may be exported from the shared library.
 test-exports: build/$(SONAME)
@@ -130,7 +164,7 @@ test-python: $(PYEXT_STAMP) build/bin/echo_server build/test-certs/.done
 
 test: deps
 	$(MAKE) test-header test-exports test-c test-asan test-tsan test-interop \
-	    test-python test-lua test-lua-asan test-lua-tsan
+	    test-python test-lua test-lua-asan test-lua-tsan $(EXTRA_TESTS)
 
 demo: deps lib build/bin/demo_server build/bin/demo_client
 	@bash examples/run-demo.sh
@@ -165,3 +199,8 @@ clean:
 
 # The Lua binding's rules (lua-ext, test-lua), when present.
 -include lua/lua.mk
+# Each fragment adds its rules and appends its test targets to EXTRA_TESTS:
+# the protobuf layer, the protoc plugin, the interop matrix.
+-include capi/pb/pb.mk
+-include capi/codegen/codegen.mk
+-include tests/matrix/matrix.mk

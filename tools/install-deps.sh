@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential pkg-config libnghttp2-dev libssl-dev zlib1g-dev check
-      nghttp2-client python3-venv lua5.4 liblua5.4-dev lua-busted lua-cqueues)
+      nghttp2-client python3-venv lua5.4 liblua5.4-dev lua-busted lua-cqueues
+      libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
+      libprotoc-dev clang libclang-rt-14-dev nginx)
 
 missing=()
 for p in "${PKGS[@]}"; do

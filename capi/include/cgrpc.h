@@ -102,6 +102,14 @@ CGRPC_API int cgrpc_version_number(void);
  * cgrpc_last_error() says which. */
 #define CGRPC_E_TLS (-15)
 
+/* Input could not be parsed: malformed protobuf bytes, or a descriptor
+ * set that is invalid or refers to missing types.  cgrpc_last_error()
+ * says where. */
+#define CGRPC_E_PARSE (-16)
+/* A value has the wrong type for the protobuf field it is given to, or
+ * names no such field or enum value.  cgrpc_last_error() names the field. */
+#define CGRPC_E_TYPE (-17)
+
 /* A static, never-NULL description of an API return code.  Thread-safe. */
 CGRPC_API const char *cgrpc_strerror(int rc);
 
@@ -557,6 +565,17 @@ CGRPC_API const char *cgrpc_call_peer(const cgrpc_call *call);
  * Thread-safe. */
 CGRPC_API int cgrpc_call_auth_context(cgrpc_call *call,
                                       const cgrpc_metadata **auth);
+
+/* Ends the call now with status code and message (UTF-8, may be NULL),
+ * for a local failure such as a response that cannot be parsed.  Client:
+ * like cgrpc_call_cancel (the stream is reset), but the call's status is
+ * code/message rather than CANCELLED; a no-op if the status is already
+ * known.  Server: like cgrpc_call_finish(call, code, message, NULL).
+ * Thread-safe like cgrpc_call_cancel.  Returns CGRPC_OK, CGRPC_E_STATE
+ * (already ended; nothing changed), CGRPC_E_INVALID_ARG (code outside
+ * 1..16), and on a server call the codes of cgrpc_call_finish. */
+CGRPC_API int cgrpc_call_abort(cgrpc_call *call, int code,
+                               const char *message);
 
 /* Client: cancels the call if still running and releases it.  Server:
  * must not be called on the handler's call (the library owns it).

@@ -370,6 +370,20 @@ void cgrpc_call_cancel(cgrpc_call *c) {
   pthread_mutex_unlock(&c->mu);
 }
 
+int cgrpc_call_abort(cgrpc_call *c, int code, const char *message) {
+  if (!c || code < 1 || code > 16) return CGRPC_E_INVALID_ARG;
+  if (c->is_server) return cgrpc_call_finish(c, code, message, NULL);
+  int rc = CGRPC_E_STATE;
+  pthread_mutex_lock(&c->mu);
+  if (cg_call_set_status_locked(c, code, message)) {
+    c->cancelled = 1;
+    cg_call_post_locked(c, CG_OP_CANCEL);
+    rc = CGRPC_OK;
+  }
+  pthread_mutex_unlock(&c->mu);
+  return rc;
+}
+
 int cgrpc_call_is_cancelled(const cgrpc_call *cc) {
   if (!cc) return 0;
   cgrpc_call *c = (cgrpc_call *)cc; /* only to take the lock */

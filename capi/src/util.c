@@ -27,6 +27,8 @@ const char *cgrpc_strerror(int rc) {
   case CGRPC_E_NOT_FOUND: return "not found";
   case CGRPC_E_CANCELLED: return "the RPC was cancelled";
   case CGRPC_E_TLS: return "invalid TLS credentials";
+  case CGRPC_E_PARSE: return "malformed input";
+  case CGRPC_E_TYPE: return "wrong type or unknown name for a field";
   default: return "unknown error code";
   }
 }
