@@ -284,6 +284,42 @@ START_TEST(cancel_server_stream) {
 }
 END_TEST
 
+/* A local failure (an unparsable reply, say) ends the call with the
+ * caller's status, resets the stream, and leaves the channel usable. */
+START_TEST(abort_with_status) {
+  setup_be(_i);
+  cgrpc_call_options *o = opts_md(10000, "x-count", "100000", NULL);
+  cgrpc_call *c;
+  ck_rc(cgrpc_call_start(&c, ch, E "ServerStream", o));
+  ck_rc(cgrpc_call_send(c, "a", 1, CGRPC_SEND_LAST));
+  int rc;
+  char *m = recv_str(c, &rc);
+  ck_assert_str_eq(m, "a#0");
+  free(m);
+  ck_assert_int_eq(cgrpc_call_abort(c, 0, "x"), CGRPC_E_INVALID_ARG);
+  ck_rc(cgrpc_call_abort(c, CGRPC_STATUS_INTERNAL, "bad reply"));
+  ck_assert_int_eq(cgrpc_call_abort(c, CGRPC_STATUS_UNKNOWN, "late"),
+                   CGRPC_E_STATE);
+  expect_status(c, CGRPC_STATUS_INTERNAL, "bad reply");
+  ck_assert_int_eq(cgrpc_call_send(c, "x", 1, 0), CGRPC_E_CLOSED);
+  /* Whatever was queued may still be read; then the end is reported. */
+  cgrpc_buffer *b = NULL;
+  for (int i = 0; i < 200000; i++) {
+    rc = cgrpc_call_recv(c, &b);
+    if (rc != CGRPC_OK) break;
+    cgrpc_buffer_free(b);
+  }
+  ck_assert_int_eq(rc, CGRPC_DONE);
+  cgrpc_call_destroy(c);
+  cgrpc_call_options_destroy(o);
+  char *reply;
+  ck_assert_int_eq(do_unary(ch, E "Unary", "after", NULL, &reply, NULL), 0);
+  ck_assert_str_eq(reply, "after");
+  free(reply);
+  teardown_be();
+}
+END_TEST
+
 Suite *rpc_suite(void) {
   Suite *s = suite_create("rpc");
   TCase *tc = tcase_create("kinds");
@@ -297,6 +333,7 @@ Suite *rpc_suite(void) {
   tcase_add_loop_test(tc, unimplemented, 0, NBACKENDS);
   tcase_add_loop_test(tc, deadline_exceeded, 0, NBACKENDS);
   tcase_add_loop_test(tc, cancel_server_stream, 0, NBACKENDS);
+  tcase_add_loop_test(tc, abort_with_status, 0, NBACKENDS);
   suite_add_tcase(s, tc);
   return s;
 }
