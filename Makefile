@@ -169,9 +169,8 @@ test: deps
 demo: deps lib build/bin/demo_server build/bin/demo_client
 	@bash examples/run-demo.sh
 
-build/bin/demo_%: examples/demo_%.c examples/demo_proto.h build/libcgrpc.a
-	@mkdir -p build/bin
-	$(CC) $(BASE_CFLAGS) $(OPT_CFLAGS) -Iexamples $< build/libcgrpc.a $(LIBS) -o $@
+# build/bin/demo_server and demo_client: capi/codegen/codegen.mk (they use
+# the generated stubs).
 
 # Test PKI, made fresh at build time (nothing secret is committed).
 build/test-certs/.done: tests/tls/gen-certs.sh

@@ -9,18 +9,23 @@
  *
  * then, on the main thread, three RPCs that are meant to fail (malformed
  * request, deadline exceeded, unknown method).  Every answer is checked
- * against what demo_proto.h's feature database says it must be; the exit
- * status is 0 only if every RPC ended as expected.
+ * against what demo_world.h's feature database says it must be; the exit
+ * status is 0 only if every RPC ended as expected.  Messages are protoc-c
+ * structs, and calls go through the stubs protoc-gen-cgrpc generated from
+ * examples/protos/ (build/gen/examples/).
  */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cgrpc.h"
-#include "demo_proto.h"
+#include "demo_world.h"
+#include "helloworld.cgrpc.h"
+#include "route_guide.cgrpc.h"
 
 static cgrpc_channel *g_channel;
 static cgrpc_stub *g_greeter, *g_route;
@@ -63,71 +68,36 @@ static int check(const char *who, int ok, const char *fmt, ...) {
   return ok;
 }
 
-/* "(40.7484, -73.9857)" */
-static const char *fmt_point(char *buf, size_t cap, const demo_point *p) {
-  snprintf(buf, cap, "(%.4f, %.4f)", p->latitude / 1e7, p->longitude / 1e7);
+/* "(40.7484, -73.9857)"; an absent Point is the origin, as in proto3. */
+static const char *fmt_point(char *buf, size_t cap, const Routeguide__Point *p) {
+  if (!p)
+    snprintf(buf, cap, "(0.0000, 0.0000)");
+  else
+    snprintf(buf, cap, "(%.4f, %.4f)", p->latitude / 1e7, p->longitude / 1e7);
   return buf;
 }
 
-static int str_eq(demo_str a, const char *b) {
-  return a.len == strlen(b) && (a.len == 0 || memcmp(a.ptr, b, a.len) == 0);
+static Routeguide__Point make_point(int32_t lat, int32_t lon) {
+  Routeguide__Point p = ROUTEGUIDE__POINT__INIT;
+  p.latitude = lat;
+  p.longitude = lon;
+  return p;
 }
 
-/* The outcome of one call. */
-typedef struct rpc {
-  int api_rc;            /* CGRPC_OK, or the API error that stopped it */
-  int code;              /* gRPC status */
-  char message[256];     /* status message */
-  cgrpc_buffer *replies[16];
-  size_t nreplies;
-} rpc;
-
-static void rpc_free(rpc *r) {
-  for (size_t i = 0; i < r->nreplies; i++) cgrpc_buffer_free(r->replies[i]);
-  r->nreplies = 0;
+static int same_point(const Routeguide__Point *a, const Routeguide__Point *b) {
+  int32_t alat = a ? a->latitude : 0, alon = a ? a->longitude : 0;
+  return alat == b->latitude && alon == b->longitude;
 }
 
-/* Reads every response and the status of a started call into *r. */
-static void rpc_collect(cgrpc_call *call, rpc *r) {
-  cgrpc_buffer *m;
-  int rc;
-  while ((rc = cgrpc_call_recv(call, &m)) == CGRPC_OK) {
-    if (r->nreplies < sizeof(r->replies) / sizeof(r->replies[0]))
-      r->replies[r->nreplies++] = m;
-    else
-      cgrpc_buffer_free(m);
-  }
-  if (rc != CGRPC_DONE && r->api_rc == CGRPC_OK) r->api_rc = rc;
-  const char *msg = "";
-  cgrpc_call_status(call, &r->code, &msg, NULL);
-  snprintf(r->message, sizeof(r->message), "%s", msg);
-}
-
-/* One request, any number of responses (unary and server streaming). */
-static void rpc_run(const cgrpc_stub *stub, const char *method,
-                    const void *req, size_t len,
-                    const cgrpc_call_options *opts, rpc *r) {
-  memset(r, 0, sizeof(*r));
-  cgrpc_call *call = NULL;
-  r->api_rc = cgrpc_stub_call_start(&call, stub, method, opts);
-  if (r->api_rc != CGRPC_OK) {
-    r->code = -1;
-    return;
-  }
-  int rc = cgrpc_call_send(call, req, len, CGRPC_SEND_LAST);
-  /* E_CLOSED: the call already ended; its status says why. */
-  if (rc != CGRPC_OK && rc != CGRPC_E_CLOSED) r->api_rc = rc;
-  rpc_collect(call, r);
-  cgrpc_call_destroy(call);
-}
-
-static const char *outcome(const rpc *r, char *buf, size_t cap) {
-  if (r->api_rc != CGRPC_OK)
-    snprintf(buf, cap, "API error %s, status %s '%s'",
-             cgrpc_strerror(r->api_rc), cgrpc_status_name(r->code), r->message);
+/* "OK" or "INVALID_ARGUMENT 'why'"; "API error ..." if rc says so. */
+static const char *outcome(int rc, int code, const char *msg, char *buf,
+                           size_t cap) {
+  if (!msg) msg = "";
+  if (rc < 0)
+    snprintf(buf, cap, "API error %s", cgrpc_strerror(rc));
   else
-    snprintf(buf, cap, "%s%s%s%s", cgrpc_status_name(r->code),
-             r->message[0] ? " '" : "", r->message, r->message[0] ? "'" : "");
+    snprintf(buf, cap, "%s%s%s%s", cgrpc_status_name(code), msg[0] ? " '" : "",
+             msg, msg[0] ? "'" : "");
   return buf;
 }
 
@@ -139,6 +109,34 @@ typedef struct greeter_job {
   const char *who;
   const char *names[3];
 } greeter_job;
+
+/* The first SayHello of each thread: started as a call (the generated
+ * unary function is this, in one step), so the response headers can be
+ * read with cgrpc_call_initial_metadata.  Returns the reply or NULL. */
+static Helloworld__HelloReply *say_hello_with_headers(
+    const cgrpc_call_options *opts, const Helloworld__HelloRequest *req,
+    char *echo, size_t echo_cap, int64_t *left, int *code, char *msg,
+    size_t msg_cap) {
+  cgrpc_call *call = NULL;
+  *code = -1;
+  if (cgrpc_pbc_call_start(&call, g_greeter, "SayHello", &req->base, opts))
+    return NULL;
+  const cgrpc_metadata *hdrs = NULL;
+  size_t len = 0;
+  const uint8_t *v = NULL;
+  if (cgrpc_call_initial_metadata(call, &hdrs) == CGRPC_OK)
+    v = cgrpc_metadata_get(hdrs, "x-demo-echo-thread", &len);
+  /* hdrs is borrowed from the call: copy before cgrpc_call_destroy. */
+  if (v) snprintf(echo, echo_cap, "%.*s", (int)len, (const char *)v);
+  *left = cgrpc_call_time_remaining(call);
+  ProtobufCMessage *m = NULL;
+  cgrpc_pbc_recv(call, &helloworld__hello_reply__descriptor, &m);
+  const char *status_msg = "";
+  cgrpc_call_status(call, code, &status_msg, NULL);
+  snprintf(msg, msg_cap, "%s", status_msg);
+  cgrpc_call_destroy(call);
+  return (Helloworld__HelloReply *)m;
+}
 
 static void *greeter_thread(void *arg) {
   const greeter_job *job = arg;
@@ -153,51 +151,38 @@ static void *greeter_thread(void *arg) {
   }
   for (size_t i = 0; i < 3; i++) {
     const char *name = job->names[i];
-    pb_writer w;
-    pbw_init(&w);
-    demo_encode_hello(&w, demo_cstr(name));
-
-    cgrpc_call *call = NULL;
-    int rc = cgrpc_stub_call_start(&call, g_greeter, "SayHello", opts);
-    if (rc) {
-      check(job->who, 0, "SayHello: start: %s", cgrpc_strerror(rc));
-      pbw_free(&w);
-      continue;
+    Helloworld__HelloRequest req = HELLOWORLD__HELLO_REQUEST__INIT;
+    req.name = (char *)name;
+    Helloworld__HelloReply *reply = NULL;
+    int rc = CGRPC_OK, code = -1;
+    char msg[256] = "", echo[64] = "", why[400], expect[128];
+    int64_t left = -1;
+    if (i == 0) {
+      reply = say_hello_with_headers(opts, &req, echo, sizeof(echo), &left,
+                                     &code, msg, sizeof(msg));
+    } else {
+      /* The generated blocking call: request in, reply and status out. */
+      char *m = NULL;
+      rc = helloworld_greeter_say_hello(g_greeter, &req, &reply, opts, &code,
+                                        &m);
+      snprintf(msg, sizeof(msg), "%s", m ? m : "");
+      cgrpc_free(m);
     }
-    rc = cgrpc_call_send(call, w.data, w.len, CGRPC_SEND_LAST);
-    pbw_free(&w);
-    /* The response headers carry our x-demo-thread back. */
-    const cgrpc_metadata *hdrs = NULL;
-    size_t echo_len = 0;
-    const uint8_t *v = NULL;
-    char echo[64] = "";
-    if (cgrpc_call_initial_metadata(call, &hdrs) == CGRPC_OK)
-      v = cgrpc_metadata_get(hdrs, "x-demo-echo-thread", &echo_len);
-    /* hdrs is borrowed from the call: copy before cgrpc_call_destroy. */
-    if (v) snprintf(echo, sizeof(echo), "%.*s", (int)echo_len, (const char *)v);
-    int64_t left = cgrpc_call_time_remaining(call);
-    rpc r;
-    memset(&r, 0, sizeof(r));
-    if (rc != CGRPC_OK && rc != CGRPC_E_CLOSED) r.api_rc = rc;
-    rpc_collect(call, &r);
-    cgrpc_call_destroy(call);
-
-    char expect[128], why[400];
     snprintf(expect, sizeof(expect), "Hello %s", name);
-    demo_str got = {"", 0};
-    int ok = r.api_rc == CGRPC_OK && r.code == CGRPC_STATUS_OK &&
-             r.nreplies == 1 &&
-             demo_decode_hello(cgrpc_buffer_data(r.replies[0]),
-                               cgrpc_buffer_len(r.replies[0]), &got) == 0 &&
-             str_eq(got, expect) && strcmp(echo, job->who) == 0;
-    if (check(job->who, ok,
-              "SayHello(name='%s') -> %s, %zu replies, echoed thread '%s'",
-              name, outcome(&r, why, sizeof(why)), r.nreplies, echo))
-      say(job->who,
-          "SayHello(name='%s') -> '%.*s'  [header x-demo-echo-thread=%s, "
-          "%" PRId64 " ms of the 2000 ms deadline left]",
-          name, (int)got.len, got.ptr, echo, left);
-    rpc_free(&r);
+    int ok = rc == CGRPC_OK && code == CGRPC_STATUS_OK && reply &&
+             strcmp(reply->message, expect) == 0 &&
+             (i > 0 || strcmp(echo, job->who) == 0);
+    if (check(job->who, ok, "SayHello(name='%s') -> %s, echoed thread '%s'",
+              name, outcome(rc, code, msg, why, sizeof(why)), echo)) {
+      if (i == 0)
+        say(job->who,
+            "SayHello(name='%s') -> '%s'  [header x-demo-echo-thread=%s, "
+            "%" PRId64 " ms of the 2000 ms deadline left]",
+            name, reply->message, echo, left);
+      else
+        say(job->who, "SayHello(name='%s') -> '%s'", name, reply->message);
+    }
+    helloworld__hello_reply__free_unpacked(reply, NULL);
   }
   cgrpc_call_options_destroy(opts);
   return NULL;
@@ -207,150 +192,139 @@ static void *greeter_thread(void *arg) {
 /* route thread: GetFeature, ListFeatures, RecordRoute                */
 /* ---------------------------------------------------------------- */
 
-static void get_feature(const char *who, demo_point p) {
+static void get_feature(const char *who, Routeguide__Point p) {
   char pb[64], why[400];
-  pb_writer w;
-  pbw_init(&w);
-  demo_encode_point(&w, &p);
-  rpc r;
-  rpc_run(g_route, "GetFeature", w.data, w.len, g_route_opts, &r);
-  size_t wire_len = w.len;
-  pbw_free(&w);
+  Routeguide__Feature *f = NULL;
+  int code = -1;
+  char *msg = NULL;
+  int rc = routeguide_route_guide_get_feature(g_route, &p, &f, g_route_opts,
+                                              &code, &msg);
+  size_t wire_len = routeguide__point__get_packed_size(&p);
   const demo_place *want = demo_find_place(&p);
-  demo_feature f;
-  memset(&f, 0, sizeof(f));
-  int ok = r.api_rc == CGRPC_OK && r.code == CGRPC_STATUS_OK &&
-           r.nreplies == 1 &&
-           demo_decode_feature(cgrpc_buffer_data(r.replies[0]),
-                               cgrpc_buffer_len(r.replies[0]), &f) == 0 &&
-           str_eq(f.name, want ? want->name : "") &&
-           f.location.latitude == p.latitude &&
-           f.location.longitude == p.longitude;
+  int ok = rc == CGRPC_OK && code == CGRPC_STATUS_OK && f &&
+           strcmp(f->name, want ? want->name : "") == 0 &&
+           same_point(f->location, &p);
   if (check(who, ok, "GetFeature%s -> %s", fmt_point(pb, sizeof(pb), &p),
-            outcome(&r, why, sizeof(why)))) {
-    if (f.name.len)
-      say(who, "GetFeature%s [%zu-byte request] -> '%.*s'",
-          fmt_point(pb, sizeof(pb), &p), wire_len, (int)f.name.len,
-          f.name.ptr);
+            outcome(rc, code, msg, why, sizeof(why)))) {
+    if (f->name[0])
+      say(who, "GetFeature%s [%zu-byte request] -> '%s'", pb, wire_len,
+          f->name);
     else
       say(who, "GetFeature%s [%zu-byte request] -> no feature there", pb,
           wire_len);
   }
-  rpc_free(&r);
+  routeguide__feature__free_unpacked(f, NULL);
+  cgrpc_free(msg);
 }
 
 static void list_features(const char *who) {
-  demo_rectangle rect = {{407000000, -740000000}, {407900000, -739500000}};
-  char lo[64], hi[64], pb[64], why[400];
-  pb_writer w;
-  pbw_init(&w);
-  demo_encode_rectangle(&w, &rect);
-  rpc r;
-  rpc_run(g_route, "ListFeatures", w.data, w.len, g_route_opts, &r);
-  pbw_free(&w);
-  say(who, "ListFeatures(lo=%s, hi=%s) streams:",
-      fmt_point(lo, sizeof(lo), &rect.lo), fmt_point(hi, sizeof(hi), &rect.hi));
+  Routeguide__Point lo = make_point(407000000, -740000000),
+                    hi = make_point(407900000, -739500000);
+  Routeguide__Rectangle rect = ROUTEGUIDE__RECTANGLE__INIT;
+  rect.lo = &lo;
+  rect.hi = &hi;
+  char slo[64], shi[64], pb[64], why[400];
+  say(who, "ListFeatures(lo=%s, hi=%s) streams:", fmt_point(slo, sizeof(slo), &lo),
+      fmt_point(shi, sizeof(shi), &hi));
 
+  cgrpc_call *call = NULL;
+  int rc = routeguide_route_guide_list_features_start(&call, g_route, &rect,
+                                                      g_route_opts);
+  size_t n, got = 0, matched = 0, expected = 0;
+  const demo_place *pl = demo_places(&n);
   /* The expected answer: the database's places in the rectangle, in
    * database order. */
-  size_t n, expected = 0, matched = 0;
-  const demo_place *pl = demo_places(&n);
-  for (size_t i = 0; i < n; i++) {
-    demo_point p = {pl[i].latitude, pl[i].longitude};
-    if (!demo_in_rectangle(&p, &rect)) continue;
-    if (expected < r.nreplies) {
-      demo_feature f;
-      memset(&f, 0, sizeof(f));
-      const cgrpc_buffer *b = r.replies[expected];
-      if (demo_decode_feature(cgrpc_buffer_data(b), cgrpc_buffer_len(b),
-                              &f) == 0 &&
-          str_eq(f.name, pl[i].name) && f.location.latitude == p.latitude &&
-          f.location.longitude == p.longitude) {
-        matched++;
-        say(who, "  <- '%.*s' at %s", (int)f.name.len, f.name.ptr,
-            fmt_point(pb, sizeof(pb), &f.location));
-      }
+  size_t next = 0;
+  Routeguide__Feature *f;
+  while (rc == CGRPC_OK &&
+         (rc = routeguide_route_guide_list_features_recv(call, &f)) == CGRPC_OK) {
+    while (next < n) {
+      Routeguide__Point p = make_point(pl[next].latitude, pl[next].longitude);
+      if (demo_in_rectangle(&p, &lo, &hi)) break;
+      next++;
     }
-    expected++;
+    if (next < n && strcmp(f->name, pl[next].name) == 0 &&
+        f->location && f->location->latitude == pl[next].latitude &&
+        f->location->longitude == pl[next].longitude) {
+      matched++;
+      say(who, "  <- '%s' at %s", f->name, fmt_point(pb, sizeof(pb), f->location));
+    }
+    next++;
+    got++;
+    routeguide__feature__free_unpacked(f, NULL);
   }
-  int ok = r.api_rc == CGRPC_OK && r.code == CGRPC_STATUS_OK &&
-           r.nreplies == expected && matched == expected;
+  for (size_t i = 0; i < n; i++) {
+    Routeguide__Point p = make_point(pl[i].latitude, pl[i].longitude);
+    if (demo_in_rectangle(&p, &lo, &hi)) expected++;
+  }
+  int code = -1;
+  const char *msg = "";
+  if (call) cgrpc_call_status(call, &code, &msg, NULL);
+  int ok = rc == CGRPC_DONE && code == CGRPC_STATUS_OK && got == expected &&
+           matched == expected;
   if (check(who, ok, "ListFeatures -> %s, %zu features (%zu expected, %zu right)",
-            outcome(&r, why, sizeof(why)), r.nreplies, expected, matched))
-    say(who, "ListFeatures -> %zu features, status OK", r.nreplies);
-  rpc_free(&r);
+            outcome(rc, code, msg, why, sizeof(why)), got, expected, matched))
+    say(who, "ListFeatures -> %zu features, status OK", got);
+  cgrpc_call_destroy(call);
 }
 
 static void record_route(const char *who) {
   size_t n;
   const demo_place *pl = demo_places(&n);
   /* Four database places, two empty spots, one place south-west. */
-  const demo_point route[] = {
-      {pl[0].latitude, pl[0].longitude}, {407300000, -739900000},
-      {pl[4].latitude, pl[4].longitude}, {pl[1].latitude, pl[1].longitude},
-      {407650000, -739700000},           {pl[3].latitude, pl[3].longitude},
-      {pl[7].latitude, pl[7].longitude},
+  const Routeguide__Point route[] = {
+      make_point(pl[0].latitude, pl[0].longitude), make_point(407300000, -739900000),
+      make_point(pl[4].latitude, pl[4].longitude), make_point(pl[1].latitude, pl[1].longitude),
+      make_point(407650000, -739700000),           make_point(pl[3].latitude, pl[3].longitude),
+      make_point(pl[7].latitude, pl[7].longitude),
   };
   const size_t npoints = sizeof(route) / sizeof(route[0]);
-  demo_route_summary want = {(int32_t)npoints, 0, 0, 0};
+  int32_t want_features = 0, want_distance = 0;
   for (size_t i = 0; i < npoints; i++) {
-    if (demo_find_place(&route[i])) want.feature_count++;
-    if (i) want.distance += demo_distance(&route[i - 1], &route[i]);
+    if (demo_find_place(&route[i])) want_features++;
+    if (i) want_distance += demo_distance(&route[i - 1], &route[i]);
   }
 
-  rpc r;
-  memset(&r, 0, sizeof(r));
   cgrpc_call *call = NULL;
   char first[64], last[64], why[400];
-  r.api_rc = cgrpc_stub_call_start(&call, g_route, "RecordRoute", g_route_opts);
-  for (size_t i = 0; r.api_rc == CGRPC_OK && i < npoints; i++) {
-    pb_writer w;
-    pbw_init(&w);
-    demo_encode_point(&w, &route[i]);
-    int rc = cgrpc_call_send(call, w.data, w.len,
-                             i + 1 == npoints ? CGRPC_SEND_LAST : 0);
-    pbw_free(&w);
-    if (rc != CGRPC_OK) {
-      if (rc != CGRPC_E_CLOSED) r.api_rc = rc;
-      break;
-    }
-  }
+  int rc = routeguide_route_guide_record_route_start(&call, g_route, g_route_opts);
+  for (size_t i = 0; rc == CGRPC_OK && i < npoints; i++)
+    rc = routeguide_route_guide_record_route_send(call, &route[i], 0);
   say(who, "RecordRoute: sent %zu points %s ... %s", npoints,
       fmt_point(first, sizeof(first), &route[0]),
       fmt_point(last, sizeof(last), &route[npoints - 1]));
-  if (call) rpc_collect(call, &r);
+  Routeguide__RouteSummary *s = NULL;
+  int code = -1;
+  char *msg = NULL;
+  /* E_CLOSED: the call ended early; its status says why. */
+  if (call && (rc == CGRPC_OK || rc == CGRPC_E_CLOSED))
+    rc = routeguide_route_guide_record_route_close_and_recv(call, &s, &code, &msg);
   cgrpc_call_destroy(call);
-
-  demo_route_summary got = {0, 0, 0, 0};
-  int ok = r.api_rc == CGRPC_OK && r.code == CGRPC_STATUS_OK &&
-           r.nreplies == 1 &&
-           demo_decode_route_summary(cgrpc_buffer_data(r.replies[0]),
-                                     cgrpc_buffer_len(r.replies[0]),
-                                     &got) == 0 &&
-           got.point_count == want.point_count &&
-           got.feature_count == want.feature_count &&
-           got.distance == want.distance && got.elapsed_time >= 0;
+  int ok = rc == CGRPC_OK && code == CGRPC_STATUS_OK && s &&
+           s->point_count == (int32_t)npoints && s->feature_count == want_features &&
+           s->distance == want_distance && s->elapsed_time >= 0;
   if (check(who, ok,
             "RecordRoute -> %s, summary {points %" PRId32 ", features %" PRId32
-            ", distance %" PRId32 "} (expected {%" PRId32 ", %" PRId32
-            ", %" PRId32 "})",
-            outcome(&r, why, sizeof(why)), got.point_count, got.feature_count,
-            got.distance, want.point_count, want.feature_count, want.distance))
+            ", distance %" PRId32 "} (expected {%zu, %" PRId32 ", %" PRId32 "})",
+            outcome(rc, code, msg, why, sizeof(why)), s ? s->point_count : 0,
+            s ? s->feature_count : 0, s ? s->distance : 0, npoints, want_features,
+            want_distance))
     say(who,
         "RecordRoute -> RouteSummary{point_count=%" PRId32
         ", feature_count=%" PRId32 ", distance=%" PRId32
         " m, elapsed_time=%" PRId32 " s}",
-        got.point_count, got.feature_count, got.distance, got.elapsed_time);
-  rpc_free(&r);
+        s->point_count, s->feature_count, s->distance, s->elapsed_time);
+  routeguide__route_summary__free_unpacked(s, NULL);
+  cgrpc_free(msg);
 }
 
 static void *route_thread(void *arg) {
   const char *who = "route";
   size_t n;
   const demo_place *pl = demo_places(&n);
-  get_feature(who, (demo_point){pl[7].latitude, pl[7].longitude});
-  get_feature(who, (demo_point){pl[11].latitude, pl[11].longitude});
-  get_feature(who, (demo_point){0, 0}); /* an empty (0-byte) Point */
+  get_feature(who, make_point(pl[7].latitude, pl[7].longitude));
+  get_feature(who, make_point(pl[11].latitude, pl[11].longitude));
+  get_feature(who, make_point(0, 0)); /* an empty (0-byte) Point */
   list_features(who);
   record_route(who);
   return NULL;
@@ -372,25 +346,17 @@ static const chat_note k_chat[] = {
 };
 #define CHAT_N (sizeof(k_chat) / sizeof(k_chat[0]))
 
-static demo_route_note chat_to_note(const chat_note *c) {
-  size_t n;
-  const demo_place *pl = demo_places(&n);
-  demo_route_note note = {{pl[c->place].latitude, pl[c->place].longitude},
-                          demo_cstr(c->text)};
-  return note;
-}
-
 static void *chat_sender(void *arg) {
   cgrpc_call *call = arg;
   size_t n;
   const demo_place *pl = demo_places(&n);
   for (size_t i = 0; i < CHAT_N; i++) {
-    demo_route_note note = chat_to_note(&k_chat[i]);
-    pb_writer w;
-    pbw_init(&w);
-    demo_encode_route_note(&w, &note);
-    int rc = cgrpc_call_send(call, w.data, w.len, 0);
-    pbw_free(&w);
+    Routeguide__Point at = make_point(pl[k_chat[i].place].latitude,
+                                      pl[k_chat[i].place].longitude);
+    Routeguide__RouteNote note = ROUTEGUIDE__ROUTE_NOTE__INIT;
+    note.location = &at;
+    note.message = (char *)k_chat[i].text;
+    int rc = routeguide_route_guide_route_chat_send(call, &note, 0);
     if (rc != CGRPC_OK) {
       say("chat-send", "send stopped: %s", cgrpc_strerror(rc));
       return NULL; /* the receiver sees the status */
@@ -414,7 +380,7 @@ static void *chat_thread(void *arg) {
       if (k_chat[j].place == k_chat[i].place) want[nwant++] = j;
 
   cgrpc_call *call = NULL;
-  int rc = cgrpc_stub_call_start(&call, g_route, "RouteChat", g_route_opts);
+  int rc = routeguide_route_guide_route_chat_start(&call, g_route, g_route_opts);
   if (rc) {
     check(who, 0, "RouteChat: start: %s", cgrpc_strerror(rc));
     return NULL;
@@ -427,39 +393,33 @@ static void *chat_thread(void *arg) {
     check(who, 0, "cannot start the sender thread");
   }
 
-  size_t got = 0, right = 0;
-  cgrpc_buffer *m;
-  while ((rc = cgrpc_call_recv(call, &m)) == CGRPC_OK) {
-    demo_route_note note;
-    memset(&note, 0, sizeof(note));
-    int bad = demo_decode_route_note(cgrpc_buffer_data(m), cgrpc_buffer_len(m),
-                                     &note);
-    if (!bad) {
-      const demo_place *pl = demo_find_place(&note.location);
-      say(who, "<- '%.*s' at %s", (int)note.message.len, note.message.ptr,
-          pl ? pl->name : "?");
-    }
-    if (!bad && got < nwant) {
-      demo_route_note w = chat_to_note(&k_chat[want[got]]);
-      if (note.location.latitude == w.location.latitude &&
-          note.location.longitude == w.location.longitude &&
-          note.message.len == w.message.len &&
-          memcmp(note.message.ptr, w.message.ptr, w.message.len) == 0)
+  size_t n, got = 0, right = 0;
+  const demo_place *pl = demo_places(&n);
+  Routeguide__RouteNote *note;
+  while ((rc = routeguide_route_guide_route_chat_recv(call, &note)) == CGRPC_OK) {
+    const demo_place *at = note->location ? demo_find_place(note->location) : NULL;
+    say(who, "<- '%s' at %s", note->message, at ? at->name : "?");
+    if (got < nwant) {
+      const chat_note *w = &k_chat[want[got]];
+      Routeguide__Point wp = make_point(pl[w->place].latitude, pl[w->place].longitude);
+      if (same_point(note->location, &wp) && strcmp(note->message, w->text) == 0)
         right++;
     }
     got++;
-    cgrpc_buffer_free(m);
+    routeguide__route_note__free_unpacked(note, NULL);
   }
   int code = -1;
   const char *msg = "";
   cgrpc_call_status(call, &code, &msg, NULL);
   if (have_sender) pthread_join(sender, NULL);
-  cgrpc_call_destroy(call);
+  char why[400];
   if (check(who, rc == CGRPC_DONE && code == CGRPC_STATUS_OK && got == nwant &&
                      right == nwant,
-            "RouteChat -> %s '%s', %zu notes back (%zu expected, %zu right)",
-            cgrpc_status_name(code), msg, got, nwant, right))
+            "RouteChat -> %s, %zu notes back (%zu expected, %zu right)",
+            outcome(rc == CGRPC_DONE ? 0 : rc, code, msg, why, sizeof(why)),
+            got, nwant, right))
     say(who, "RouteChat -> %zu notes back, status OK", got);
+  cgrpc_call_destroy(call);
   return NULL;
 }
 
@@ -467,56 +427,70 @@ static void *chat_thread(void *arg) {
 /* RPCs meant to fail                                                 */
 /* ---------------------------------------------------------------- */
 
-static void expect_status(const char *who, const char *what, const rpc *r,
-                          int want) {
+static void expect_status(const char *who, const char *what, int rc, int code,
+                          const char *msg, int want) {
   char why[400];
-  if (check(who, r->api_rc == CGRPC_OK && r->code == want,
-            "%s -> %s (expected %s)", what, outcome(r, why, sizeof(why)),
-            cgrpc_status_name(want)))
+  if (check(who, rc >= 0 && code == want, "%s -> %s (expected %s)", what,
+            outcome(rc, code, msg, why, sizeof(why)), cgrpc_status_name(want)))
     say(who, "%s -> %s (as expected)", what, why);
 }
 
 static void error_cases(void) {
   const char *who = "errors";
-  rpc r;
+  int code = -1;
+  const char *msg = "";
 
-  /* A Point whose latitude varint is cut short. */
+  /* A Point whose latitude varint is cut short: bytes the generated
+   * stubs would never send, so they go through the bytes-level API. */
   static const uint8_t truncated[] = {0x08, 0xff, 0xff};
-  rpc_run(g_route, "GetFeature", truncated, sizeof(truncated), g_route_opts,
-          &r);
-  expect_status(who, "GetFeature(3 bytes of broken protobuf)", &r,
-                CGRPC_STATUS_INVALID_ARGUMENT);
-  rpc_free(&r);
+  cgrpc_call *call = NULL;
+  int rc = cgrpc_stub_call_start(&call, g_route, "GetFeature", g_route_opts);
+  if (!rc) {
+    cgrpc_call_send(call, truncated, sizeof(truncated), CGRPC_SEND_LAST);
+    cgrpc_call_status(call, &code, &msg, NULL);
+  }
+  expect_status(who, "GetFeature(3 bytes of broken protobuf)", rc, code, msg,
+                CGRPC_STATUS_INTERNAL);
+  cgrpc_call_destroy(call);
 
   /* A client that sends one point and then dawdles past its deadline. */
-  memset(&r, 0, sizeof(r));
   cgrpc_call_options *quick = NULL;
-  cgrpc_call *call = NULL;
-  r.api_rc = cgrpc_call_options_create(&quick);
-  if (!r.api_rc) r.api_rc = cgrpc_call_options_set_timeout(quick, 300);
-  if (!r.api_rc)
-    r.api_rc = cgrpc_stub_call_start(&call, g_route, "RecordRoute", quick);
-  if (!r.api_rc) {
-    pb_writer w;
-    pbw_init(&w);
-    demo_point p = {407123000, -740060000};
-    demo_encode_point(&w, &p);
-    int rc = cgrpc_call_send(call, w.data, w.len, 0); /* no half-close */
-    pbw_free(&w);
-    if (rc != CGRPC_OK) r.api_rc = rc;
-    rpc_collect(call, &r); /* blocks until the deadline ends the call */
+  call = NULL;
+  code = -1;
+  char *smsg = NULL;
+  rc = cgrpc_call_options_create(&quick);
+  if (!rc) rc = cgrpc_call_options_set_timeout(quick, 300);
+  if (!rc) rc = routeguide_route_guide_record_route_start(&call, g_route, quick);
+  if (!rc) {
+    Routeguide__Point p = make_point(407123000, -740060000);
+    rc = routeguide_route_guide_record_route_send(call, &p, 0); /* no half-close */
+    /* Wait (bounded) for the deadline to end the call; the half-close
+     * that close_and_recv sends after it is too late to matter. */
+    Routeguide__RouteSummary *s = NULL;
+    unsigned ready = 0;
+    cgrpc_call_wait(call, CGRPC_EVENT_DONE, 5000, &ready);
+    if (rc == CGRPC_OK || rc == CGRPC_E_CLOSED)
+      rc = routeguide_route_guide_record_route_close_and_recv(call, &s, &code,
+                                                               &smsg);
+    routeguide__route_summary__free_unpacked(s, NULL);
   }
+  expect_status(who, "RecordRoute(1 point, no half-close, 300 ms deadline)", rc,
+                code, smsg, CGRPC_STATUS_DEADLINE_EXCEEDED);
+  cgrpc_free(smsg);
   cgrpc_call_destroy(call);
   cgrpc_call_options_destroy(quick);
-  expect_status(who, "RecordRoute(1 point, no half-close, 300 ms deadline)",
-                &r, CGRPC_STATUS_DEADLINE_EXCEEDED);
-  rpc_free(&r);
 
   /* A method the server does not have. */
-  rpc_run(g_route, "GetFeatures", NULL, 0, g_route_opts, &r);
-  expect_status(who, "routeguide.RouteGuide/GetFeatures (no such method)", &r,
-                CGRPC_STATUS_UNIMPLEMENTED);
-  rpc_free(&r);
+  Routeguide__Point origin = make_point(0, 0);
+  ProtobufCMessage *reply = NULL;
+  smsg = NULL;
+  rc = cgrpc_pbc_unary(g_route, "GetFeatures", &origin.base,
+                       &routeguide__feature__descriptor, &reply, g_route_opts,
+                       &code, &smsg);
+  expect_status(who, "routeguide.RouteGuide/GetFeatures (no such method)", rc,
+                code, smsg, CGRPC_STATUS_UNIMPLEMENTED);
+  protobuf_c_message_free_unpacked(reply, NULL);
+  cgrpc_free(smsg);
 }
 
 /* ---------------------------------------------------------------- */
@@ -542,8 +516,8 @@ int main(int argc, char **argv) {
   if (!rc) rc = cgrpc_channel_options_set_user_agent(copts, "cgrpc-demo/1");
   if (!rc) rc = cgrpc_channel_create(&g_channel, target, copts);
   cgrpc_channel_options_destroy(copts);
-  if (!rc) rc = cgrpc_stub_create(&g_greeter, g_channel, "helloworld.Greeter");
-  if (!rc) rc = cgrpc_stub_create(&g_route, g_channel, "routeguide.RouteGuide");
+  if (!rc) rc = helloworld_greeter_stub_create(&g_greeter, g_channel);
+  if (!rc) rc = routeguide_route_guide_stub_create(&g_route, g_channel);
   if (!rc) rc = cgrpc_call_options_create(&g_route_opts);
   if (!rc) rc = cgrpc_call_options_set_timeout(g_route_opts, 10000);
   if (rc) {

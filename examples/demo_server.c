@@ -1,4 +1,5 @@
-/* cgrpc demo server: two services on one server.
+/* cgrpc demo server: two services on one server, served through the
+ * skeletons protoc-gen-cgrpc generated from examples/protos/.
  *
  *   helloworld.Greeter/SayHello          unary
  *   routeguide.RouteGuide/GetFeature     unary
@@ -8,20 +9,23 @@
  *
  * Usage: demo_server [--host 127.0.0.1] [--port 0]
  * Prints "PORT <n>" once listening, logs one line per RPC, and serves
- * until SIGTERM or SIGINT.  Messages are protobuf (see demo_proto.h), so
- * clients generated from grpc's helloworld.proto and route_guide.proto
- * can call it.
+ * until SIGTERM or SIGINT.  Handlers get protoc-c messages; a request that
+ * does not parse never reaches them (the skeleton ends the RPC with
+ * INTERNAL).
  */
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cgrpc.h"
-#include "demo_proto.h"
+#include "demo_world.h"
+#include "helloworld.cgrpc.h"
+#include "route_guide.cgrpc.h"
 
 /* Bounds on what one call may make the server hold or count. */
 #define MAX_ROUTE_POINTS 100000
@@ -40,73 +44,43 @@ static void logf_(cgrpc_call *call, const char *fmt, ...) {
          cgrpc_call_peer(call));
 }
 
-/* Sends an encoded message; returns the cgrpc return code. */
-static int send_msg(cgrpc_call *call, pb_writer *w) {
-  int rc = w->failed ? CGRPC_E_NOMEM : cgrpc_call_send(call, w->data, w->len, 0);
-  pbw_free(w);
-  return rc;
-}
-
-/* Ends the RPC after rc, the result of the last recv/send: a cancelled RPC
- * needs nothing more; an API error becomes INTERNAL. */
-static void finish_rc(cgrpc_call *call, int rc) {
-  if (rc == CGRPC_E_CANCELLED) {
-    logf_(call, "cancelled");
-  } else if (rc < 0) {
-    logf_(call, "failed: %s", cgrpc_strerror(rc));
-    cgrpc_call_finish(call, CGRPC_STATUS_INTERNAL, cgrpc_strerror(rc), NULL);
-  } else {
-    cgrpc_call_finish(call, CGRPC_STATUS_OK, NULL, NULL);
-  }
-}
-
-static void finish_invalid(cgrpc_call *call, const char *why) {
+static int invalid(cgrpc_call *call, const char *why) {
   logf_(call, "-> INVALID_ARGUMENT: %s", why);
   cgrpc_call_finish(call, CGRPC_STATUS_INVALID_ARGUMENT, why, NULL);
+  return CGRPC_STATUS_INVALID_ARGUMENT;
 }
 
-/* Reads the single request of a unary or server-streaming RPC.  Returns
- * the buffer, or NULL after having ended the RPC. */
-static cgrpc_buffer *recv_single(cgrpc_call *call) {
-  cgrpc_buffer *req = NULL, *extra = NULL;
-  int rc = cgrpc_call_recv(call, &req);
-  if (rc == CGRPC_DONE) {
-    finish_invalid(call, "missing request message");
-    return NULL;
+/* A heap copy: a unary reply is freed with <type>__free_unpacked after
+ * it is sent, so everything in it comes from malloc. */
+static char *dup_text(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *p = malloc(n);
+  if (p) memcpy(p, s, n);
+  return p;
+}
+
+static Routeguide__Point *new_point(int32_t lat, int32_t lon) {
+  Routeguide__Point *p = malloc(sizeof(*p));
+  if (p) {
+    routeguide__point__init(p);
+    p->latitude = lat;
+    p->longitude = lon;
   }
-  if (rc != CGRPC_OK) {
-    finish_rc(call, rc);
-    return NULL;
-  }
-  rc = cgrpc_call_recv(call, &extra); /* the client's half-close */
-  if (rc == CGRPC_OK) {
-    cgrpc_buffer_free(extra);
-    cgrpc_buffer_free(req);
-    finish_invalid(call, "more than one request message");
-    return NULL;
-  }
-  if (rc != CGRPC_DONE) {
-    cgrpc_buffer_free(req);
-    finish_rc(call, rc);
-    return NULL;
-  }
-  return req;
+  return p;
+}
+
+/* An absent message field reads as the empty message, as in proto3. */
+static const Routeguide__Point k_origin = ROUTEGUIDE__POINT__INIT;
+static const Routeguide__Point *point_or_origin(const Routeguide__Point *p) {
+  return p ? p : &k_origin;
 }
 
 /* ---------------------------------------------------------------- */
 /* helloworld.Greeter                                                 */
 /* ---------------------------------------------------------------- */
 
-static void say_hello(cgrpc_call *call, void *ud) {
-  cgrpc_buffer *req = recv_single(call);
-  if (!req) return;
-  demo_str name = {0};
-  if (demo_decode_hello(cgrpc_buffer_data(req), cgrpc_buffer_len(req),
-                        &name)) {
-    cgrpc_buffer_free(req);
-    finish_invalid(call, "malformed HelloRequest");
-    return;
-  }
+static int say_hello(cgrpc_call *call, const Helloworld__HelloRequest *req,
+                     Helloworld__HelloReply *reply, void *ud) {
   /* Echo the caller's x-demo-thread back in the response headers. */
   const cgrpc_metadata *md;
   size_t tlen = 0;
@@ -122,74 +96,54 @@ static void say_hello(cgrpc_call *call, void *ud) {
     }
   }
   char text[320];
-  int n = snprintf(text, sizeof(text), "Hello %.*s",
-                   (int)(name.len > 256 ? 256 : name.len), name.ptr);
-  logf_(call, "name='%.*s' thread=%.*s", (int)(name.len > 64 ? 64 : name.len),
-        name.ptr, (int)tlen, thread ? (const char *)thread : "");
-  cgrpc_buffer_free(req);
-  pb_writer w;
-  pbw_init(&w);
-  demo_str msg = {text, (size_t)n};
-  demo_encode_hello(&w, msg);
-  finish_rc(call, send_msg(call, &w));
+  snprintf(text, sizeof(text), "Hello %.256s", req->name);
+  logf_(call, "name='%.64s' thread=%.*s", req->name, (int)tlen,
+        thread ? (const char *)thread : "");
+  reply->message = dup_text(text);
+  return reply->message ? CGRPC_STATUS_OK : CGRPC_STATUS_RESOURCE_EXHAUSTED;
 }
 
 /* ---------------------------------------------------------------- */
 /* routeguide.RouteGuide                                              */
 /* ---------------------------------------------------------------- */
 
-static void get_feature(cgrpc_call *call, void *ud) {
-  cgrpc_buffer *req = recv_single(call);
-  if (!req) return;
-  demo_point p = {0, 0};
-  int bad = demo_decode_point(cgrpc_buffer_data(req), cgrpc_buffer_len(req),
-                              &p);
-  cgrpc_buffer_free(req);
-  if (bad) {
-    finish_invalid(call, "malformed Point");
-    return;
-  }
-  if (!demo_point_valid(&p)) {
-    finish_invalid(call, "Point out of range");
-    return;
-  }
-  const demo_place *pl = demo_find_place(&p);
-  demo_feature f = {demo_cstr(pl ? pl->name : ""), p};
-  logf_(call, "(%" PRId32 ", %" PRId32 ") -> '%s'", p.latitude, p.longitude,
+static int get_feature(cgrpc_call *call, const Routeguide__Point *p,
+                       Routeguide__Feature *reply, void *ud) {
+  if (!demo_point_valid(p)) return invalid(call, "Point out of range");
+  const demo_place *pl = demo_find_place(p);
+  logf_(call, "(%" PRId32 ", %" PRId32 ") -> '%s'", p->latitude, p->longitude,
         pl ? pl->name : "");
-  pb_writer w;
-  pbw_init(&w);
-  demo_encode_feature(&w, &f);
-  finish_rc(call, send_msg(call, &w));
+  reply->name = dup_text(pl ? pl->name : "");
+  reply->location = new_point(p->latitude, p->longitude);
+  return reply->name && reply->location ? CGRPC_STATUS_OK
+                                        : CGRPC_STATUS_RESOURCE_EXHAUSTED;
 }
 
-static void list_features(cgrpc_call *call, void *ud) {
-  cgrpc_buffer *req = recv_single(call);
-  if (!req) return;
-  demo_rectangle r;
-  memset(&r, 0, sizeof(r));
-  int bad = demo_decode_rectangle(cgrpc_buffer_data(req),
-                                  cgrpc_buffer_len(req), &r);
-  cgrpc_buffer_free(req);
-  if (bad) {
-    finish_invalid(call, "malformed Rectangle");
-    return;
-  }
+static int list_features(cgrpc_call *call, const Routeguide__Rectangle *r,
+                         void *ud) {
+  const Routeguide__Point *lo = point_or_origin(r->lo),
+                          *hi = point_or_origin(r->hi);
   size_t n, sent = 0;
   const demo_place *pl = demo_places(&n);
   int rc = CGRPC_OK;
   for (size_t i = 0; i < n && rc == CGRPC_OK; i++) {
-    demo_point p = {pl[i].latitude, pl[i].longitude};
-    if (!demo_in_rectangle(&p, &r)) continue;
-    demo_feature f = {demo_cstr(pl[i].name), p};
-    pb_writer w;
-    pbw_init(&w);
-    demo_encode_feature(&w, &f);
-    rc = send_msg(call, &w);
+    Routeguide__Point p = ROUTEGUIDE__POINT__INIT;
+    p.latitude = pl[i].latitude;
+    p.longitude = pl[i].longitude;
+    if (!demo_in_rectangle(&p, lo, hi)) continue;
+    /* A streamed message is packed at once: stack values are fine. */
+    Routeguide__Feature f = ROUTEGUIDE__FEATURE__INIT;
+    f.name = (char *)pl[i].name;
+    f.location = &p;
+    rc = routeguide_route_guide_list_features_send_response(call, &f);
     if (rc == CGRPC_OK) sent++;
   }
+  if (rc == CGRPC_E_CANCELLED) {
+    logf_(call, "cancelled");
+    return CGRPC_STATUS_CANCELLED;
+  }
   logf_(call, "streamed %zu features", sent);
-  finish_rc(call, rc);
+  return rc == CGRPC_OK ? CGRPC_STATUS_OK : CGRPC_STATUS_INTERNAL;
 }
 
 static int64_t now_ms(void) {
@@ -198,111 +152,88 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void record_route(cgrpc_call *call, void *ud) {
+static int record_route(cgrpc_call *call, Routeguide__RouteSummary *s,
+                        void *ud) {
   int64_t start = now_ms();
-  demo_route_summary s = {0, 0, 0, 0};
-  demo_point prev = {0, 0};
+  Routeguide__Point prev = ROUTEGUIDE__POINT__INIT;
   int64_t distance = 0;
-  cgrpc_buffer *m;
+  Routeguide__Point *p;
   int rc;
-  while ((rc = cgrpc_call_recv(call, &m)) == CGRPC_OK) {
-    demo_point p = {0, 0};
-    int bad = demo_decode_point(cgrpc_buffer_data(m), cgrpc_buffer_len(m), &p);
-    cgrpc_buffer_free(m);
-    if (bad) {
-      finish_invalid(call, "malformed Point");
-      return;
-    }
-    if (!demo_point_valid(&p)) {
-      finish_invalid(call, "Point out of range");
-      return;
-    }
-    if (s.point_count == MAX_ROUTE_POINTS) {
+  while ((rc = routeguide_route_guide_record_route_recv_request(call, &p)) ==
+         CGRPC_OK) {
+    int valid = demo_point_valid(p);
+    Routeguide__Point cur = *p;
+    routeguide__point__free_unpacked(p, NULL);
+    if (!valid) return invalid(call, "Point out of range");
+    if (s->point_count == MAX_ROUTE_POINTS) {
       logf_(call, "-> RESOURCE_EXHAUSTED");
       cgrpc_call_finish(call, CGRPC_STATUS_RESOURCE_EXHAUSTED,
                         "too many points", NULL);
-      return;
+      return CGRPC_STATUS_RESOURCE_EXHAUSTED;
     }
-    if (s.point_count > 0) distance += demo_distance(&prev, &p);
-    if (demo_find_place(&p)) s.feature_count++;
-    s.point_count++;
-    prev = p;
+    if (s->point_count > 0) distance += demo_distance(&prev, &cur);
+    if (demo_find_place(&cur)) s->feature_count++;
+    s->point_count++;
+    prev = cur;
   }
   if (rc != CGRPC_DONE) {
-    finish_rc(call, rc);
-    return;
+    /* Cancelled, or a Point that did not parse (already INTERNAL). */
+    logf_(call, "ended early: %s", cgrpc_strerror(rc));
+    return CGRPC_STATUS_CANCELLED;
   }
-  s.distance = distance > INT32_MAX ? INT32_MAX : (int32_t)distance;
-  s.elapsed_time = (int32_t)((now_ms() - start) / 1000);
+  s->distance = distance > INT32_MAX ? INT32_MAX : (int32_t)distance;
+  s->elapsed_time = (int32_t)((now_ms() - start) / 1000);
   logf_(call, "%" PRId32 " points, %" PRId32 " features, %" PRId32 " m",
-        s.point_count, s.feature_count, s.distance);
-  pb_writer w;
-  pbw_init(&w);
-  demo_encode_route_summary(&w, &s);
-  finish_rc(call, send_msg(call, &w));
+        s->point_count, s->feature_count, s->distance);
+  return CGRPC_STATUS_OK;
 }
 
-/* A note kept by RouteChat (a copy: the received buffer is freed). */
-typedef struct stored_note {
-  demo_point location;
-  char *message;
-  size_t len;
-} stored_note;
-
 /* For each note received, sends back every earlier note of this call at
- * the same location, then remembers it.  Notes are kept per call, so what
- * a client gets back depends only on what it sent. */
-static void route_chat(cgrpc_call *call, void *ud) {
-  stored_note *notes = calloc(MAX_CHAT_NOTES, sizeof(*notes));
+ * the same location, then keeps it.  Notes are kept per call, so what a
+ * client gets back depends only on what it sent. */
+static int route_chat(cgrpc_call *call, void *ud) {
+  Routeguide__RouteNote **notes = calloc(MAX_CHAT_NOTES, sizeof(*notes));
   if (!notes) {
     cgrpc_call_finish(call, CGRPC_STATUS_RESOURCE_EXHAUSTED, "no memory", NULL);
-    return;
+    return CGRPC_STATUS_RESOURCE_EXHAUSTED;
   }
   size_t count = 0, sent = 0;
-  const char *invalid = NULL;
-  int rc;
-  cgrpc_buffer *m;
-  while (!invalid && (rc = cgrpc_call_recv(call, &m)) == CGRPC_OK) {
-    demo_route_note n;
-    memset(&n, 0, sizeof(n));
-    if (demo_decode_route_note(cgrpc_buffer_data(m), cgrpc_buffer_len(m), &n))
-      invalid = "malformed RouteNote";
-    else if (!demo_point_valid(&n.location))
-      invalid = "RouteNote location out of range";
+  const char *bad = NULL;
+  int rc = CGRPC_OK;
+  Routeguide__RouteNote *n;
+  while (!bad && (rc = routeguide_route_guide_route_chat_recv_request(
+                      call, &n)) == CGRPC_OK) {
+    const Routeguide__Point *at = point_or_origin(n->location);
+    if (!demo_point_valid(at))
+      bad = "RouteNote location out of range";
     else if (count == MAX_CHAT_NOTES)
-      invalid = "too many notes";
-    for (size_t i = 0; !invalid && rc == CGRPC_OK && i < count; i++) {
-      if (notes[i].location.latitude != n.location.latitude ||
-          notes[i].location.longitude != n.location.longitude)
+      bad = "too many notes";
+    for (size_t i = 0; !bad && rc == CGRPC_OK && i < count; i++) {
+      const Routeguide__Point *old = point_or_origin(notes[i]->location);
+      if (old->latitude != at->latitude || old->longitude != at->longitude)
         continue;
-      demo_route_note back = {notes[i].location,
-                              {notes[i].message, notes[i].len}};
-      pb_writer w;
-      pbw_init(&w);
-      demo_encode_route_note(&w, &back);
-      rc = send_msg(call, &w);
+      rc = routeguide_route_guide_route_chat_send_response(call, notes[i]);
       sent++;
     }
-    if (!invalid && rc == CGRPC_OK) {
-      notes[count].location = n.location;
-      notes[count].len = n.message.len;
-      notes[count].message = malloc(n.message.len + 1);
-      if (notes[count].message) {
-        memcpy(notes[count].message, n.message.ptr, n.message.len);
-        count++;
-      }
-    }
-    cgrpc_buffer_free(m);
+    if (!bad && rc == CGRPC_OK)
+      notes[count++] = n; /* kept: freed below */
+    else
+      routeguide__route_note__free_unpacked(n, NULL);
     if (rc != CGRPC_OK) break;
   }
-  if (invalid) {
-    finish_invalid(call, invalid);
+  int code = CGRPC_STATUS_OK;
+  if (bad) {
+    code = invalid(call, bad);
+  } else if (rc != CGRPC_DONE) {
+    logf_(call, "ended early: %s", cgrpc_strerror(rc));
+    code = CGRPC_STATUS_CANCELLED;
   } else {
-    if (rc == CGRPC_DONE) logf_(call, "%zu notes in, %zu notes out", count, sent);
-    finish_rc(call, rc == CGRPC_DONE ? CGRPC_OK : rc);
+    logf_(call, "%zu notes in, %zu notes out", count, sent);
   }
-  for (size_t i = 0; i < count; i++) free(notes[i].message);
+  for (size_t i = 0; i < count; i++)
+    routeguide__route_note__free_unpacked(notes[i], NULL);
   free(notes);
+  return code;
 }
 
 /* ---------------------------------------------------------------- */
@@ -329,15 +260,12 @@ int main(int argc, char **argv) {
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
-  static const struct {
-    const char *method;
-    cgrpc_handler_fn fn;
-  } methods[] = {
-      {"/helloworld.Greeter/SayHello", say_hello},
-      {"/routeguide.RouteGuide/GetFeature", get_feature},
-      {"/routeguide.RouteGuide/ListFeatures", list_features},
-      {"/routeguide.RouteGuide/RecordRoute", record_route},
-      {"/routeguide.RouteGuide/RouteChat", route_chat},
+  static const helloworld_greeter_impl greeter = {.say_hello = say_hello};
+  static const routeguide_route_guide_impl route_guide = {
+      .get_feature = get_feature,
+      .list_features = list_features,
+      .record_route = record_route,
+      .route_chat = route_chat,
   };
 
   char addr[300];
@@ -346,9 +274,8 @@ int main(int argc, char **argv) {
   cgrpc_server *srv = NULL;
   int bound = 0;
   int rc = cgrpc_server_create(&srv, NULL);
-  for (size_t i = 0; !rc && i < sizeof(methods) / sizeof(methods[0]); i++)
-    rc = cgrpc_server_register_method(srv, methods[i].method, methods[i].fn,
-                                      NULL, NULL);
+  if (!rc) rc = helloworld_greeter_register(srv, &greeter, NULL, NULL);
+  if (!rc) rc = routeguide_route_guide_register(srv, &route_guide, NULL, NULL);
   if (!rc) rc = cgrpc_server_add_listener(srv, addr, &bound);
   if (!rc) rc = cgrpc_server_start(srv);
   if (rc) {

@@ -567,13 +567,16 @@ CGRPC_API int cgrpc_call_auth_context(cgrpc_call *call,
                                       const cgrpc_metadata **auth);
 
 /* Ends the call now with status code and message (UTF-8, may be NULL),
- * for a local failure such as a response that cannot be parsed.  Client:
- * like cgrpc_call_cancel (the stream is reset), but the call's status is
- * code/message rather than CANCELLED; a no-op if the status is already
- * known.  Server: like cgrpc_call_finish(call, code, message, NULL).
- * Thread-safe like cgrpc_call_cancel.  Returns CGRPC_OK, CGRPC_E_STATE
- * (already ended; nothing changed), CGRPC_E_INVALID_ARG (code outside
- * 1..16), and on a server call the codes of cgrpc_call_finish. */
+ * for a local failure such as a response that cannot be parsed.
+ * Client: like cgrpc_call_cancel (the stream is reset), but the call's
+ * status is code/message rather than CANCELLED.  If the status is already
+ * known it is kept, unless it is OK (the peer ended the call while
+ * messages were still queued, and one of them failed here): then
+ * code/message replace it.  Server: like cgrpc_call_finish(call, code,
+ * message, NULL).  Thread-safe like cgrpc_call_cancel.  Returns CGRPC_OK,
+ * CGRPC_E_STATE (already ended with an error status; nothing changed),
+ * CGRPC_E_INVALID_ARG (code outside 1..16), and on a server call the
+ * codes of cgrpc_call_finish. */
 CGRPC_API int cgrpc_call_abort(cgrpc_call *call, int code,
                                const char *message);
 

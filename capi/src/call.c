@@ -215,7 +215,7 @@ static int send_common(cgrpc_call *c, const void *data, size_t len,
     rc = CGRPC_E_STATE;
   if (rc != CGRPC_OK) {
     pthread_mutex_unlock(&c->mu);
-    if (ext) free(ext); /* release is the caller's on error */
+    if (ext) free(ext); /* cgrpc_call_send_nocopy releases on error */
     free(k);
     return rc;
   }
@@ -255,7 +255,11 @@ int cgrpc_call_send_nocopy(cgrpc_call *c, const void *data, size_t len,
                            unsigned flags, cgrpc_destroy_fn release, void *ud) {
   /* A non-NULL marker keeps the no-copy path even without release. */
   static char marker;
-  return send_common(c, data, len, flags, release, release ? ud : &marker);
+  int rc = send_common(c, data, len, flags, release, release ? ud : &marker);
+  /* As documented: release runs exactly once, here when nothing was
+   * queued, so callers need no separate error path for their buffer. */
+  if (rc != CGRPC_OK && release) release(ud);
+  return rc;
 }
 
 int cgrpc_call_close_send(cgrpc_call *c) {
@@ -378,6 +382,13 @@ int cgrpc_call_abort(cgrpc_call *c, int code, const char *message) {
   if (cg_call_set_status_locked(c, code, message)) {
     c->cancelled = 1;
     cg_call_post_locked(c, CG_OP_CANCEL);
+    rc = CGRPC_OK;
+  } else if (c->code == CGRPC_STATUS_OK) {
+    /* The peer's OK arrived with messages still queued, and one of them
+     * failed locally: for the caller the RPC did not succeed. */
+    c->code = code;
+    free(c->message);
+    c->message = cg_strdup(message ? message : "");
     rc = CGRPC_OK;
   }
   pthread_mutex_unlock(&c->mu);

@@ -353,8 +353,12 @@ START_TEST(send_without_copy) {
   int code;
   ck_rc(cgrpc_call_status(c, &code, NULL, NULL));
   ck_assert_int_eq(code, 0);
+  /* A send that fails still releases its buffer, exactly once. */
+  ck_assert_int_eq(cgrpc_call_send_nocopy(c, payload, 3, 0, release_count,
+                                          &released), CGRPC_E_CLOSED);
+  ck_assert_int_eq(atomic_load(&released), 3);
   cgrpc_call_destroy(c);
-  ck_assert_int_eq(atomic_load(&released), 2); /* each exactly once */
+  ck_assert_int_eq(atomic_load(&released), 3); /* each exactly once */
 }
 END_TEST
 
