@@ -149,7 +149,8 @@ test-interop: build/bin/echo_server $(VPY) build/test-certs/.done
 
 # The Python extension, built in place into python/cgrpc/ (SWIG from the venv).
 PYEXT_STAMP := build/python-ext.stamp
-$(PYEXT_STAMP): $(SRCS) $(HDRS) bindings/cgrpc.i setup.py $(VPY)
+$(PYEXT_STAMP): $(SRCS) $(HDRS) $(PB_SRCS) $(PB_HDRS) $(PB_GEN) bindings/cgrpc.i \
+                bindings/pydict.c bindings/pydict.h setup.py $(VPY)
 	@mkdir -p build
 	$(VPY) setup.py -q build_ext --inplace 2>&1 | grep -v "calls to avoid build errors" || true
 	@test -f python/cgrpc/core.py
@@ -199,7 +200,11 @@ clean:
 # The Lua binding's rules (lua-ext, test-lua), when present.
 -include lua/lua.mk
 # Each fragment adds its rules and appends its test targets to EXTRA_TESTS:
-# the protobuf layer, the protoc plugin, the interop matrix.
+# the protobuf layer, the protoc plugin, the interop client and server in
+# C and through the bindings, and the interop matrix against real peers.
 -include capi/pb/pb.mk
 -include capi/codegen/codegen.mk
+# interop.mk sets CGRPC_INTEROP_BINS, which matrix.mk reads: keep it first.
+-include interop/interop.mk
+-include interop/bindings.mk
 -include tests/matrix/matrix.mk

@@ -306,6 +306,30 @@ static int cgb_server_set_dispatcher(cgrpc_server *srv, PyObject *dispatch) {
 /* Called from Python's atexit before servers are stopped. */
 static void cgb_python_exiting(void) { cgb_py_exiting = 1; }
 %}
+
+/* ---- Python: protobuf messages as dicts (bindings/pydict.c) ----
+ * Descriptor pools from cgrpc_pb.h and the dict converters.  The
+ * converters touch Python objects, so they keep the GIL (%nothread). */
+%{
+#include "cgrpc_pb.h"
+#include "pydict.h"
+%}
+CGRPC_OUT_HANDLE(cgrpc_pb_pool)
+%feature("nothread") cgrpc_pb_pool_destroy;
+%feature("nothread") cgb_pb_set_error_class;
+%feature("nothread") cgb_pb_encode;
+%feature("nothread") cgb_pb_decode;
+%feature("nothread") cgb_pb_services;
+%feature("nothread") cgb_pb_methods;
+%feature("nothread") cgb_pb_has_type;
+int cgrpc_pb_pool_load(cgrpc_pb_pool **out, const void *data, size_t len);
+void cgrpc_pb_pool_destroy(cgrpc_pb_pool *pool);
+PyObject *cgb_pb_set_error_class(PyObject *cls);
+PyObject *cgb_pb_encode(cgrpc_pb_pool *pool, const char *type_name, PyObject *obj);
+PyObject *cgb_pb_decode(cgrpc_pb_pool *pool, const char *type_name, PyObject *data);
+PyObject *cgb_pb_services(cgrpc_pb_pool *pool);
+PyObject *cgb_pb_methods(cgrpc_pb_pool *pool, const char *service);
+PyObject *cgb_pb_has_type(cgrpc_pb_pool *pool, const char *name);
 #endif
 
 /* ---- Lua: threads, shared channels, worker states (bindings/lua.i) ---- */

@@ -19,6 +19,10 @@
 --    metadata has both forms: md[i] = {key, value} in order, md[key] = the
 --    first value.  Keys ending in "-bin" carry raw bytes.
 --
+-- Protobuf: grpc.load_descriptor_set(bytes) gives a pool whose
+-- pool:stub(channel, service) takes and returns tables instead of strings
+-- (lua/README.md, "Dynamic stubs").
+--
 -- Threads: a channel may be handed to grpc.thread(), which runs a Lua chunk
 -- in a new lua_State on a new OS thread; all threads' RPCs share the
 -- channel's one HTTP/2 connection.  Nothing else crosses states: each
@@ -115,6 +119,8 @@ local API_STATUS = {
   [core.CGRPC_E_NOT_FOUND] = S.NOT_FOUND,
   [core.CGRPC_E_CANCELLED] = S.CANCELLED,
   [core.CGRPC_E_TLS] = S.UNAVAILABLE,
+  [core.CGRPC_E_PARSE] = S.INVALID_ARGUMENT,
+  [core.CGRPC_E_TYPE] = S.INVALID_ARGUMENT,
 }
 
 --- The status table for a failure of the C library itself (not of an RPC):
@@ -435,11 +441,14 @@ function Call:__tostring()
   return ("cgrpc.Call(%s%s)"):format(self._method, self._c and "" or ", closed")
 end
 
---- Sends one message (last = true half-closes after it).  Returns true,
+--- Sends one message (last = true half-closes after it); on a call of a
+-- dynamic stub (pool:stub) the message is a table, else a string.  Returns true,
 -- or nil, err if the call has already ended (err is its status) or the
 -- message is too large for the channel.
 function Call:send(msg, last)
   local c = live(self, "send")
+  local codec = self._codec
+  if codec then msg = core.pb_encode(codec[1], codec[2], msg) end
   check_str(msg, 1, "send")
   if self._half_closed then error("cgrpc: send: the call was already half-closed", 2) end
   local rc = core.cgrpc_call_send(c, msg, last and SEND_LAST or 0)
@@ -467,7 +476,16 @@ end
 function Call:recv()
   local c = live(self, "recv")
   local rc, msg = core.cgrpc_call_recv(c)
-  if rc == 0 then return msg end
+  if rc == 0 then
+    local codec = self._codec
+    if not codec then return msg end
+    local t, err = core.pb_decode(codec[1], codec[3], msg)
+    if t then return t end
+    -- A reply we cannot read ends the call, as in grpcio.
+    core.cgrpc_call_cancel(c)
+    self._status = M.error(S.INTERNAL, "cannot decode the response: " .. err)
+    return nil, self._status
+  end
   if rc == DONE then
     local st = self:status()
     if st.code == 0 then return nil end
@@ -630,6 +648,155 @@ function Poller:wait_any(timeout_ms)
 end
 
 ---------------------------------------------------------------------------
+-- Dynamic stubs: protobuf messages as tables, from a descriptor set
+---------------------------------------------------------------------------
+
+local Pool = {}
+Pool.__index = Pool
+Pool.__name = "cgrpc.DescriptorPool"
+M.DescriptorPool = Pool
+
+local function wrap_pool(raw)
+  return setmetatable({ _p = raw }, Pool)
+end
+M._wrap_pool = wrap_pool
+
+--- Loads a serialized FileDescriptorSet (protoc --include_imports -o
+-- set.pb x.proto; every import must be in it).  Returns a pool, or nil,
+-- err (err.message says what is wrong with the set).  A pool is immutable:
+-- share it with grpc.thread() and server services freely.
+function M.load_descriptor_set(data)
+  check_str(data, 1, "load_descriptor_set")
+  local raw, msg, rc = core.pb_load(data)
+  if not raw then return nil, M.api_error(msg, rc) end
+  return wrap_pool(raw)
+end
+
+function Pool:__tostring()
+  return "cgrpc.DescriptorPool(" .. table.concat(core.pb_services(self._p), ", ") .. ")"
+end
+
+--- The full names of the set's services ({"helloworld.Greeter", ...}).
+function Pool:services()
+  return core.pb_services(self._p)
+end
+
+local function method_kind(m)
+  if m.client_streaming then
+    return m.server_streaming and "bidi_streaming" or "client_streaming"
+  end
+  return m.server_streaming and "server_streaming" or "unary"
+end
+
+--- The methods of service, in declaration order: a list of
+-- {name=, path=, kind=, input=, output=, client_streaming=,
+-- server_streaming=}, kind being "unary", "server_streaming",
+-- "client_streaming" or "bidi_streaming" and input/output full message
+-- type names.  nil if the set has no such service.
+function Pool:methods(service)
+  check_str(service, 1, "methods")
+  local ms = core.pb_methods(self._p, service)
+  if ms then
+    for _, m in ipairs(ms) do m.kind = method_kind(m) end
+  end
+  return ms
+end
+
+--- true if the set defines message type name ("pkg.Msg").
+function Pool:has_type(name)
+  check_str(name, 1, "has_type")
+  return core.pb_has_type(self._p, name)
+end
+
+--- Encodes a table as message type type_name: the wire bytes.  Raises an
+-- error naming the field on a wrong value ("pkg.Msg.id: expected int64,
+-- got string").
+function Pool:encode(type_name, t)
+  check_str(type_name, 1, "encode")
+  return core.pb_encode(self._p, type_name, t)
+end
+
+--- Decodes wire bytes as message type type_name: a table, or nil, message.
+function Pool:decode(type_name, bytes)
+  check_str(type_name, 1, "decode")
+  check_str(bytes, 2, "decode")
+  return core.pb_decode(self._p, type_name, bytes)
+end
+
+local DynStub = {}
+DynStub.__index = DynStub
+DynStub.__name = "cgrpc.DynamicStub"
+M.DynamicStub = DynStub
+
+function DynStub:__tostring()
+  return "cgrpc.DynamicStub(" .. self._service .. ")"
+end
+
+-- One RPC of a dynamic stub; m is the method's table from pb_methods.
+local function dyn_invoke(self, m, a, b)
+  if getmetatable(self) ~= DynStub then
+    error("cgrpc: call stub:" .. m.name .. "(...) with a colon", 3)
+  end
+  local stub, raw = self._stub, self._pool._p
+  local codec = { raw, m.input, m.output }
+  if m.kind == "unary" or m.kind == "server_streaming" then
+    -- (request, opts)
+    local bytes = core.pb_encode(raw, m.input, a)
+    if m.kind == "server_streaming" then
+      local call = stub:server_streaming(m.name, bytes, b)
+      call._codec = codec
+      return call
+    end
+    local reply, st = stub:unary(m.name, bytes, b)
+    if reply == nil then return nil, st end
+    local t, err = core.pb_decode(raw, m.output, reply)
+    if t == nil then
+      local e = M.error(S.INTERNAL, "cannot decode the response: " .. err, st.metadata)
+      e.initial_metadata = st.initial_metadata
+      return nil, e
+    end
+    return t, st
+  end
+  -- (opts): the caller sends tables with call:send()
+  local call = m.kind == "client_streaming" and stub:client_streaming(m.name, a)
+               or stub:bidi_streaming(m.name, a)
+  call._codec = codec
+  return call
+end
+
+--- A stub for service of the set on channel: one method per RPC, taking
+-- and returning tables:
+--   reply, st = stub:SayHello({ name = "x" }, opts)   -- unary: reply | nil, err
+--   call = stub:ListThings(req, opts)    -- server streaming: call:recv()/messages()
+--   call = stub:Record(opts)             -- client streaming: send(t)..., close_and_recv()
+--   call = stub:Chat(opts)               -- bidi: send(t), recv(), close_send()
+-- Calls are grpc.Call objects whose send/recv take and give tables.  A
+-- table that does not fit the request type raises an error naming the
+-- field; a reply that cannot be decoded ends the call with INTERNAL.
+function Pool:stub(channel, service)
+  if getmetatable(channel) ~= Channel then
+    error("bad argument #1 to 'stub' (channel expected, got " .. type(channel) .. ")", 2)
+  end
+  check_str(service, 2, "stub")
+  local ms = self:methods(service)
+  if not ms then
+    error(("bad argument #2 to 'stub' (no service '%s' in the descriptor set)"):format(service), 2)
+  end
+  local st = setmetatable({ _stub = channel:stub(service), _pool = self, _service = service,
+                            _methods = {} }, DynStub)
+  for _, m in ipairs(ms) do
+    st._methods[m.name] = m
+    st[m.name] = function(s, a, b) return dyn_invoke(s, m, a, b) end
+  end
+  return st
+end
+
+--- The method descriptions of the stub's service (see pool:methods).
+function DynStub:methods()
+  return self._pool:methods(self._service)
+end
+
+---------------------------------------------------------------------------
 -- OS threads
 ---------------------------------------------------------------------------
 
@@ -642,6 +809,7 @@ M.Thread = Thread
 local function export(v, depth)
   if type(v) ~= "table" then return v end
   if getmetatable(v) == Channel then return v._ch end
+  if getmetatable(v) == M.DescriptorPool then return v._p end
   if depth > 30 then return v end -- C reports the depth error
   local o = {}
   for k, x in pairs(v) do o[export(k, depth + 1)] = export(x, depth + 1) end
@@ -652,6 +820,7 @@ local function import(v, depth)
   local t = type(v)
   if t == "userdata" then
     if core.is_channel(v) then return wrap_channel(v) end
+    if core.is_pool(v) then return M._wrap_pool(v) end
     return v
   end
   if t ~= "table" or depth > 30 then return v end
@@ -692,8 +861,8 @@ end
 --- Runs f (a function without upvalues, or a chunk's source text) in a
 -- new lua_State on a new OS thread, with cgrpc loadable there, as
 -- f(...).  Arguments and results may be nil, booleans, numbers, strings,
--- channels, and tables of those; a channel argument is the SAME channel
--- (shared connection).  Returns a thread; thread:join() returns f's
+-- channels, descriptor pools, and tables of those; a channel argument is
+-- the SAME channel (shared connection), a pool the same pool.  Returns a thread; thread:join() returns f's
 -- results (or raises its error, with a traceback).
 function M.thread(f, ...)
   local chunk, name
@@ -783,9 +952,23 @@ end
 -- A unary handler returns the reply (a string) or nil, grpc.error(...).
 -- Raising a string ends the RPC with UNKNOWN; raising grpc.error(...) with
 -- that status.  Keys starting with "_" are ignored.
+-- With pool (grpc.load_descriptor_set), the service is the pool's service
+-- `name` and messages are tables: requests arrive decoded, replies (and
+-- stream:send) take tables; every handler key must be one of its methods,
+-- and a plain function serves a streaming method as function(stream, ctx).
 -- Returns the list of method names registered.
-function Server:service(name, src)
+function Server:service(name, src, pool)
   check_str(name, 1, "service")
+  local raw_pool
+  if pool ~= nil then
+    if getmetatable(pool) ~= M.DescriptorPool then
+      error("bad argument #3 to 'service' (descriptor pool expected, got " .. type(pool) .. ")", 2)
+    end
+    if not core.pb_methods(pool._p, name) then
+      error(("bad argument #1 to 'service' (no service '%s' in the descriptor set)"):format(name), 2)
+    end
+    raw_pool = pool._p
+  end
   local kind, text
   local t = type(src)
   if t == "function" then
@@ -808,7 +991,7 @@ function Server:service(name, src)
     error("bad argument #2 to 'service' (module name, file, chunk or function expected, got "
           .. t .. ")", 2)
   end
-  return core.server_service(self._s, name, kind, text)
+  return core.server_service(self._s, name, kind, text, raw_pool)
 end
 
 --- Starts serving.  Returns true, or nil, err.
@@ -853,7 +1036,7 @@ end
 local services = {} -- this worker state's services: name -> { method -> handler }
 
 -- Called from C in each worker state (and in a probe state at registration).
-function M._load_service(name, kind, src)
+function M._load_service(name, kind, src, pool)
   local tbl
   if kind == SRC_MODULE then
     tbl = require(src)
@@ -884,6 +1067,18 @@ function M._load_service(name, kind, src)
     end
   end
   if next(methods) == nil then error("the service has no methods", 0) end
+  if pool then
+    local byname = {}
+    for _, m in ipairs(core.pb_methods(pool, name) or {}) do byname[m.name] = m end
+    for k, h in pairs(methods) do
+      local m = byname[k]
+      if not m then
+        error(("'%s' is not a method of %s in the descriptor set"):format(k, name), 0)
+      end
+      h.codec = { pool, m.input, m.output }
+      if m.client_streaming or m.server_streaming then h.streaming = true end
+    end
+  end
   services[name] = methods
 end
 
@@ -939,7 +1134,13 @@ M.ServerStream = ServerStream
 function ServerStream:recv()
   local c = ctx_call(self, "recv")
   local rc, msg = core.cgrpc_call_recv(c)
-  if rc == 0 then return msg end
+  if rc == 0 then
+    local codec = self._codec
+    if not codec then return msg end
+    local t, err = core.pb_decode(codec[1], codec[2], msg)
+    if not t then error(M.error(S.INTERNAL, "cannot decode the request: " .. err), 2) end
+    return t
+  end
   if rc == DONE then return nil end
   if rc == E_CANCELLED then return nil, M.error(S.CANCELLED, "the RPC was cancelled") end
   error("cgrpc: recv: " .. core.cgrpc_strerror(rc), 2)
@@ -953,6 +1154,8 @@ end
 --- Sends a response message: true, or nil, err if the RPC was cancelled.
 function ServerStream:send(msg)
   local c = ctx_call(self, "send")
+  local codec = self._codec
+  if codec then msg = core.pb_encode(codec[1], codec[3], msg) end
   check_str(msg, 1, "send")
   local rc = core.cgrpc_call_send(c, msg, 0)
   if rc == 0 then return true end
@@ -1004,6 +1207,7 @@ function M._serve(svc, method, c)
   local path = "/" .. svc .. "/" .. method
   local ctx = setmetatable({ _c = c, method = path, service = svc, name = method,
                              metadata = core.call_initial_metadata(c) }, Context)
+  local codec = h.codec
   if not h.streaming then
     local rc, req = core.cgrpc_call_recv(c)
     if rc ~= 0 then
@@ -1011,7 +1215,28 @@ function M._serve(svc, method, c)
       ctx._c = nil
       return
     end
+    if codec then
+      local t, err = core.pb_decode(codec[1], codec[2], req)
+      if not t then
+        finish(c, ctx, S.INTERNAL, "cannot decode the request: " .. err)
+        ctx._c = nil
+        return
+      end
+      req = t
+    end
     local ok, r1, r2 = pcall(h.fn, req, ctx)
+    if ok and codec and type(r1) == "table" then
+      local eok, bytes = pcall(core.pb_encode, codec[1], codec[3], r1)
+      if eok then
+        r1 = bytes
+      else
+        ok, r1 = false, M.error(S.INTERNAL, ("handler %s returned a bad reply: %s")
+                                           :format(path, tostring(bytes)))
+      end
+    elseif ok and codec and type(r1) == "string" then
+      ok, r1 = false, M.error(S.INTERNAL, ("handler %s returned a string; a handler of a "
+                                           .. "descriptor-pool service returns a table"):format(path))
+    end
     if not ok then
       finish_error(c, ctx, r1, path)
     elseif type(r1) == "string" then
@@ -1024,18 +1249,19 @@ function M._serve(svc, method, c)
     elseif r1 == nil and getmetatable(r2) == Status then
       if r2.code == S.OK then
         finish(c, ctx, S.INTERNAL, "handler " .. path .. " returned nil and an OK status; "
-               .. "return the reply (a string)")
+               .. "return the reply (" .. (codec and "a table" or "a string") .. ")")
       else
         finish_error(c, ctx, r2, path)
       end
     else
       finish(c, ctx, S.INTERNAL,
-             ("handler %s returned %s%s; a unary handler must return the reply (a string) "
+             ("handler %s returned %s%s; a unary handler must return the reply (%s) "
               .. "or nil, grpc.error(...)"):format(path, describe(r1),
-                                                  r1 == nil and r2 ~= nil and (" and " .. describe(r2)) or ""))
+                                                  r1 == nil and r2 ~= nil and (" and " .. describe(r2)) or "",
+                                                  codec and "a table" or "a string"))
     end
   else
-    local stream = setmetatable({ _c = c }, ServerStream)
+    local stream = setmetatable({ _c = c, _codec = codec }, ServerStream)
     local ok, r1, r2 = pcall(h.fn, stream, ctx)
     stream._c = nil
     if not ok then

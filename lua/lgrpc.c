@@ -2,6 +2,7 @@
  * thread rule.  Every function here that Lua calls is named l_<name> and
  * registered as core.<name> by lgrpc_open(). */
 #include "lgrpc.h"
+#include "lpb.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -858,7 +859,7 @@ static int l_call_send_initial_metadata(lua_State *L) {
 /* Values crossing lua_States (thread arguments and results)             */
 /* ------------------------------------------------------------------ */
 
-enum { LV_NIL, LV_FALSE, LV_TRUE, LV_INT, LV_NUM, LV_STR, LV_TABLE, LV_CHANNEL };
+enum { LV_NIL, LV_FALSE, LV_TRUE, LV_INT, LV_NUM, LV_STR, LV_TABLE, LV_CHANNEL, LV_POOL };
 
 typedef struct lg_value {
   int t;
@@ -869,6 +870,7 @@ typedef struct lg_value {
     char *s;
     struct lg_value *kv; /* 2n values: k0, v0, k1, v1, ... */
     lgrpc_channel *ch;
+    lpb_pool *pool;
   } u;
 } lg_value;
 
@@ -882,6 +884,8 @@ static void lv_clear(lg_value *v) {
     free(v->u.kv);
   } else if (v->t == LV_CHANNEL) {
     lgrpc_channel_unref(v->u.ch);
+  } else if (v->t == LV_POOL) {
+    lpb_pool_unref(v->u.pool);
   }
   v->t = LV_NIL;
 }
@@ -965,6 +969,13 @@ static int lv_from(lua_State *L, int idx, lg_value *out, int depth, char *err,
         out->u.ch = c;
         return 0;
       }
+      lpb_pool *p = lpb_to_pool(L, idx);
+      if (p) {
+        lpb_pool_ref(p);
+        out->t = LV_POOL;
+        out->u.pool = p;
+        return 0;
+      }
     }
     /* fall through */
     default:
@@ -999,6 +1010,10 @@ static void lv_push(lua_State *L, const lg_value *v) {
     case LV_CHANNEL:
       lgrpc_channel_ref(v->u.ch);
       lgrpc_push_channel(L, v->u.ch);
+      break;
+    case LV_POOL:
+      lpb_pool_ref(v->u.pool);
+      lpb_push_pool(L, v->u.pool);
       break;
   }
 }
@@ -1478,6 +1493,7 @@ typedef struct {
   int kind;
   char *src;
   size_t srclen;
+  lpb_pool *pool; /* dynamic (table) services: one reference; else NULL */
 } lg_service;
 
 typedef struct lg_server lg_server;
@@ -1523,7 +1539,13 @@ static int lg_worker_boot(lua_State *L) {
     lua_pushstring(L, s->svcs[i].name);
     lua_pushinteger(L, s->svcs[i].kind);
     lua_pushlstring(L, s->svcs[i].src, s->svcs[i].srclen);
-    lua_call(L, 3, 0);
+    if (s->svcs[i].pool) {
+      lpb_pool_ref(s->svcs[i].pool);
+      lpb_push_pool(L, s->svcs[i].pool);
+    } else {
+      lua_pushnil(L);
+    }
+    lua_call(L, 4, 0);
   }
   lua_getfield(L, m, "_serve");
   w->serve_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -1688,6 +1710,7 @@ static void lg_server_free(lg_server *s) {
   for (int i = 0; i < s->nsvcs; i++) {
     free(s->svcs[i].name);
     free(s->svcs[i].src);
+    lpb_pool_unref(s->svcs[i].pool);
   }
   free(s->svcs);
   free(s->path);
@@ -1805,13 +1828,18 @@ static int lg_probe_methods(lua_State *L) {
   return 1;
 }
 
-/* server_service(server, name, kind, src) -> { method names } */
+/* server_service(server, name, kind, src, pool|nil) -> { method names }
+ * With a descriptor pool, handlers take and return tables of the
+ * service's message types (cgrpc.lua's _load_service does the wrapping). */
 static int l_server_service(lua_State *L) {
   lg_server *s = lg_check_server(L, 1);
   const char *name = lg_checkstr(L, 2, "service name", NULL);
   int kind = (int)lg_checkint(L, 3, "source kind");
   size_t srclen;
   const char *src = lg_checkstr(L, 4, "service source", &srclen);
+  lpb_pool *pool = NULL;
+  if (!lua_isnoneornil(L, 5) && !(pool = lpb_to_pool(L, 5)))
+    return luaL_error(L, "cgrpc: expected a descriptor pool, got %s", luaL_typename(L, 5));
   if (s->started) return luaL_error(L, "cgrpc: service() after start()");
   if (kind < SRC_MODULE || kind > SRC_CHUNK)
     return luaL_error(L, "cgrpc: bad source kind");
@@ -1828,10 +1856,15 @@ static int l_server_service(lua_State *L) {
   sv->src = lg_strndup(src, srclen);
   sv->srclen = srclen;
   sv->kind = kind;
+  sv->pool = NULL;
   if (!sv->name || !sv->src) {
     free(sv->name);
     free(sv->src);
     return luaL_error(L, "cgrpc: out of memory");
+  }
+  if (pool) {
+    lpb_pool_ref(pool);
+    sv->pool = pool;
   }
   s->nsvcs++;
   /* Load it in a probe state now: errors surface here, not per RPC, and
@@ -1866,6 +1899,7 @@ static int l_server_service(lua_State *L) {
     s->nsvcs--;
     free(sv->name);
     free(sv->src);
+    lpb_pool_unref(sv->pool);
     return luaL_error(L, "cgrpc: service '%s': %s", name, err);
   }
   lua_createtable(L, nnames, 0);
@@ -2056,4 +2090,5 @@ void lgrpc_open(lua_State *L) {
   }
   lua_pop(L, 1);
   luaL_setfuncs(L, lg_funcs, 0);
+  lpb_open(L);
 }

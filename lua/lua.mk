@@ -2,7 +2,9 @@
 #
 #   make lua-ext     build/lua/cgrpc/core.so (SWIG -lua over bindings/cgrpc.i
 #                    + lua/lgrpc.c + the C library)
-#   make test-lua    busted specs in tests/lua (Lua 5.4), about 15 s
+#   make test-lua    busted specs in tests/lua (Lua 5.4), about 15 s; the
+#                    dynamic-stub specs build their descriptor set with
+#                    the venv's grpc_tools.protoc
 #   make test-lua-asan / test-lua-tsan   the same under ASan+UBSan+LSan / TSan
 #   make lua-bench   bench/lua_bench.lua (Lua vs C client, 1 and 8 threads)
 #   make lua-install LUA_LIBDIR=... LUA_SHAREDIR=...  (used by the rockspec)
@@ -23,8 +25,8 @@ LUA_OUT    := build/lua
 LUA_SO     := $(LUA_OUT)/cgrpc/core.so
 LUA_WRAP   := $(LUA_OUT)/cgrpc_lua_wrap.c
 LUA_TOP_I  := $(LUA_OUT)/cgrpc_lua.i
-LUA_SRCS   := lua/lgrpc.c
-LUA_HDRS   := lua/lgrpc.h
+LUA_SRCS   := lua/lgrpc.c lua/lpb.c
+LUA_HDRS   := lua/lgrpc.h lua/lpb.h capi/include/cgrpc_pb.h
 
 # bindings/cgrpc.i uses %nothread, a directive only the Python module of
 # SWIG defines; for Lua it is a no-op feature, declared by this two-line
@@ -88,7 +90,15 @@ $(eval $(call lua_variant,build/lua-tsan,$(TSAN_CFLAGS),build/tsan))
 
 lua-ext: $(LUA_SO)
 
-LUA_ENV := LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/tests/lua/?.lua;;' \
+# The descriptor set the dynamic-stub specs load (built here so that the
+# TSan run, which cannot start processes, has it too).
+LUA_DYN_SET := build/test-protos/dynamic_test.pb
+$(LUA_DYN_SET): tests/python/protos/dynamic_test.proto $(VPY)
+	@mkdir -p $(dir $@)
+	$(VPY) -m grpc_tools.protoc -Itests/python/protos --include_imports -o $@ $<
+
+LUA_ENV := CGRPC_TEST_DESCRIPTOR_SET=$(CURDIR)/$(LUA_DYN_SET) \
+           LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/tests/lua/?.lua;;' \
            LUA_CPATH='$(CURDIR)/$(LUA_OUT)/?.so;;' \
            CGRPC_SOURCE_DIR=$(CURDIR) \
            CGRPC_ECHO_SERVER=$(CURDIR)/build/bin/echo_server \
@@ -96,20 +106,21 @@ LUA_ENV := LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/tests/lua/?.lua;;' \
            CGRPC_TEST_PYTHON=$(CURDIR)/$(VPY)
 
 # Debian's busted runs on whatever `lua` is; run it on Lua 5.4 explicitly.
-test-lua: $(LUA_SO) build/bin/echo_server build/test-certs/.done $(VPY)
+test-lua: $(LUA_SO) build/bin/echo_server build/test-certs/.done $(VPY) $(LUA_DYN_SET)
 	$(LUA_ENV) $(LUA) $(BUSTED) --output=utfTerminal tests/lua
 
 # The helpers drop LD_PRELOAD for the peer processes they start.  Under
 # TSan a preloaded /bin/sh crashes, so io.popen cannot start peers: TSan
 # runs the specs that need none (threads, poller, server, robustness).
 LUA_SELF_CONTAINED_SPECS := tests/lua/threads_spec.lua tests/lua/poller_spec.lua \
-                            tests/lua/server_spec.lua tests/lua/robustness_spec.lua
-test-lua-asan: build/lua-asan/cgrpc/core.so build/bin/echo_server build/test-certs/.done $(VPY)
+                            tests/lua/server_spec.lua tests/lua/robustness_spec.lua \
+                            tests/lua/dynamic_spec.lua
+test-lua-asan: build/lua-asan/cgrpc/core.so build/bin/echo_server build/test-certs/.done $(VPY) $(LUA_DYN_SET)
 	$(subst $(LUA_OUT)/,build/lua-asan/,$(LUA_ENV)) \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) $(LUA) $(BUSTED) --output=utfTerminal tests/lua
 
-test-lua-tsan: build/lua-tsan/cgrpc/core.so build/bin/echo_server build/test-certs/.done $(VPY)
+test-lua-tsan: build/lua-tsan/cgrpc/core.so build/bin/echo_server build/test-certs/.done $(VPY) $(LUA_DYN_SET)
 	$(subst $(LUA_OUT)/,build/lua-tsan/,$(LUA_ENV)) \
 	TSAN_OPTIONS=halt_on_error=1:report_signal_unsafe=0 \
 	LD_PRELOAD=$$($(CC) -print-file-name=libtsan.so) $(LUA) $(BUSTED) --output=utfTerminal \

@@ -25,6 +25,16 @@
  * cgrpc.h; on CGRPC_E_PARSE and CGRPC_E_TYPE, cgrpc_last_error() names the
  * field path (e.g. "helloworld.HelloRequest.name: expected string") or the
  * offset of malformed input.
+ *
+ * Scope: proto2 and proto3 files (not editions).  Proto2 groups are not
+ * supported: a set declaring a group field fails to load (CGRPC_E_PARSE,
+ * "groups are not supported"), and group wire types in input fail to
+ * decode.  Extensions are not modelled: they decode as unknown fields and
+ * are written back.  Differences from protobuf's own parsers, all on
+ * unusual input: a known field with the wrong wire type is CGRPC_E_PARSE
+ * (protobuf keeps it as an unknown field); an undeclared number of a
+ * closed (proto2) enum stays in the field (protobuf moves it to the
+ * unknown fields); length prefixes longer than 5 bytes are rejected.
  */
 #ifndef CGRPC_PB_H
 #define CGRPC_PB_H
@@ -110,6 +120,10 @@ CGRPC_API const cgrpc_pb_field *cgrpc_pb_type_field(const cgrpc_pb_type *t,
 /* By proto name ("user_id"), or NULL. */
 CGRPC_API const cgrpc_pb_field *cgrpc_pb_type_find_field(
     const cgrpc_pb_type *t, const char *name);
+/* By proto name, or failing that by JSON name ("userId"), as protobuf's
+ * JSON parsers accept both; NULL if neither matches. */
+CGRPC_API const cgrpc_pb_field *cgrpc_pb_type_find_field_any(
+    const cgrpc_pb_type *t, const char *name);
 
 /* Value kinds.  Every 32-bit integer type (int32, sint32, sfixed32) is
  * INT32, every unsigned one UINT32, and likewise for 64 bits. */
@@ -188,15 +202,19 @@ typedef struct cgrpc_pb_value {
  * CGRPC_E_INVALID_ARG. */
 CGRPC_API int cgrpc_pb_msg_create(cgrpc_pb_msg **out, const cgrpc_pb_type *t);
 /* Parses len bytes of wire format as type t (data is not kept).  Unknown
- * fields are kept and written back by encode.  Returns CGRPC_OK,
+ * fields are kept and written back by encode.  A sub-message that occurs
+ * more than once is merged, as protobuf does (required fields may come
+ * from different occurrences).  Returns CGRPC_OK,
  * CGRPC_E_PARSE (malformed, truncated, invalid UTF-8 in a proto3 string,
  * nesting beyond CGRPC_PB_MAX_DEPTH, a proto2 required field missing),
  * CGRPC_E_NOMEM, CGRPC_E_INVALID_ARG. */
 CGRPC_API int cgrpc_pb_msg_decode(cgrpc_pb_msg **out, const cgrpc_pb_type *t,
                                   const void *data, size_t len);
-/* Serializes msg.  *data (free with cgrpc_free; non-NULL even when
- * *len is 0) and *len.  Returns CGRPC_OK, CGRPC_E_NOMEM,
- * CGRPC_E_INVALID_ARG, CGRPC_E_PARSE (a proto2 required field unset). */
+/* Serializes msg: known fields in number order, then unknown fields.
+ * *data (free with cgrpc_free; non-NULL even when *len is 0) and *len.
+ * Returns CGRPC_OK, CGRPC_E_NOMEM, CGRPC_E_INVALID_ARG, CGRPC_E_PARSE (a
+ * proto2 required field unset, or sub-messages nested beyond
+ * CGRPC_PB_MAX_DEPTH), CGRPC_E_TOO_LARGE (over 2 GiB). */
 CGRPC_API int cgrpc_pb_msg_encode(const cgrpc_pb_msg *msg, uint8_t **data,
                                   size_t *len);
 /* Frees a root message and its sub-messages.  Not for borrowed
@@ -224,8 +242,12 @@ CGRPC_API int cgrpc_pb_msg_get(const cgrpc_pb_msg *msg,
 /* Sets a singular scalar, string, bytes or enum field (marks it present;
  * a oneof member becomes the oneof's case, clearing the previous one).
  * The value's kind must be the field's, except that integer kinds convert
- * when the number fits (else CGRPC_E_TYPE naming the field).  Strings of
- * proto3 files must be UTF-8.  ENUM accepts any int32 in open (proto3)
+ * when the number fits (else CGRPC_E_TYPE naming the field): INT32, UINT32,
+ * INT64, UINT64, ENUM, and DOUBLE/FLOAT values that are whole numbers, into
+ * any integer or enum field; any integer or DOUBLE into a FLOAT or DOUBLE
+ * field (rounded; a finite value beyond float's range is CGRPC_E_TYPE).
+ * STRING and BYTES values are interchangeable.  BOOL takes BOOL only.
+ * Strings of proto3 files must be UTF-8.  ENUM accepts any int32 in open (proto3)
  * enums, declared values only in closed (proto2) ones.  Returns CGRPC_OK,
  * CGRPC_E_TYPE, CGRPC_E_NOMEM, CGRPC_E_INVALID_ARG (repeated field). */
 CGRPC_API int cgrpc_pb_msg_set(cgrpc_pb_msg *msg, const cgrpc_pb_field *f,

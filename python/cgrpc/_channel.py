@@ -244,6 +244,8 @@ class _ClientCall:
         code = code_from_int(code)
         if self.request_error is not None and code == StatusCode.CANCELLED:
             code, details = StatusCode.UNKNOWN, "Exception iterating requests!"
+            if str(self.request_error):
+                details += " (%s)" % (self.request_error,)
         return code, details, metadata_tuple(trailers)
 
     def initial_metadata(self):

@@ -10,12 +10,13 @@ Suite *threads_suite(void);
 Suite *server_suite(void);
 Suite *faults_suite(void);
 Suite *tls_suite(void);
+Suite *pb_suite(void);
 
 int main(void) {
   /* SIGPIPE keeps its default action: the library must never raise it
    * (a peer closing mid-write would kill the test run). */
   Suite *(*all[])(void) = {codec_suite, rpc_suite, threads_suite, server_suite,
-                           faults_suite, tls_suite};
+                           faults_suite, tls_suite, pb_suite};
   SRunner *sr = srunner_create(all[0]());
   for (size_t i = 1; i < sizeof(all) / sizeof(all[0]); i++)
     srunner_add_suite(sr, all[i]());

@@ -103,6 +103,25 @@ function H.start_lua_server(opts, tls)
   return srv, port
 end
 
+--- The descriptor set of tests/python/protos/dynamic_test.proto: its path
+-- and bytes.  `make test-lua*` builds it (CGRPC_TEST_DESCRIPTOR_SET);
+-- otherwise it is compiled here with the venv's grpc_tools.protoc.
+local dyn_set_path
+function H.descriptor_set()
+  if not dyn_set_path then
+    dyn_set_path = os.getenv("CGRPC_TEST_DESCRIPTOR_SET")
+    if not dyn_set_path or not read_file(dyn_set_path) then
+      dyn_set_path = os.tmpname()
+      local ok, out = H.run({ H.python, "-m", "grpc_tools.protoc",
+                              "-I", H.src .. "/tests/python/protos", "--include_imports",
+                              "-o", dyn_set_path,
+                              H.src .. "/tests/python/protos/dynamic_test.proto" }, 60)
+      assert(ok, "protoc failed: " .. out)
+    end
+  end
+  return dyn_set_path, assert(read_file(dyn_set_path), "cannot read " .. dyn_set_path)
+end
+
 function H.cert(name)
   return H.certs .. "/" .. name
 end
