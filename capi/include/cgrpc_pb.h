@@ -30,9 +30,9 @@
  * supported: a set declaring a group field fails to load (CGRPC_E_PARSE,
  * "groups are not supported"), and group wire types in input fail to
  * decode.  Extensions are not modelled: they decode as unknown fields and
- * are written back.  Differences from protobuf's own parsers, all on
- * unusual input: a known field with the wrong wire type is CGRPC_E_PARSE
- * (protobuf keeps it as an unknown field); an undeclared number of a
+ * are written back, as is a known field that arrives with the wrong wire
+ * type (as protobuf's parsers do).  Differences from protobuf's own
+ * parsers, all on unusual input: an undeclared number of a
  * closed (proto2) enum stays in the field (protobuf moves it to the
  * unknown fields); length prefixes longer than 5 bytes are rejected.
  */

@@ -180,7 +180,9 @@ int cg_pb_decode_into(ProtobufCMessage *m, const uint8_t *p, size_t len,
     if (f->repeated && want != 2 && wt == 2) {
       rc = packed(m, f, payload, plen);
     } else if (wt != want) {
-      return malformed(t);
+      /* protobuf's parsers keep a known field of the wrong wire type as
+       * an unknown field rather than failing the message */
+      rc = add_unknown(m, num, wt, val, vlen);
     } else if (f->repeated) {
       void *slot = cg_pb_grow(m, f);
       if (slot == NULL) return nomem();

@@ -171,7 +171,7 @@ static int walk(const uint8_t *data, int pool_types,
       if (!check_packed(fd, data + vstart, vlen))
         return fail_at(d, fd, "malformed packed field", vstart);
     } else if (wt != want) {
-      return fail_at(d, fd, "unexpected wire type", at);
+      continue; /* kept as an unknown field, as protobuf's parsers do */
     }
     if (pool_types) {
       const cgrpc_pb_type *t = (const cgrpc_pb_type *)d;

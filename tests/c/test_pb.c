@@ -482,8 +482,19 @@ START_TEST(pb_bad_input) {
   ck_assert_int_eq(decode_err(t, bad_utf8, 3, "t.M.s: invalid UTF-8 at offset 2"), CGRPC_E_PARSE);
   static const uint8_t group[] = {0x0b, 0x0c};
   ck_assert_int_eq(decode_err(t, group, 2, "groups are not supported"), CGRPC_E_PARSE);
+  /* a known field of the wrong wire type is kept as unknown and written
+   * back; the field itself stays unset */
   static const uint8_t wrong_wt[] = {0x0d, 1, 2, 3, 4};
-  ck_assert_int_eq(decode_err(t, wrong_wt, 5, "t.M.i32: unexpected wire type"), CGRPC_E_PARSE);
+  cgrpc_pb_msg *wm = NULL;
+  ck_rc(cgrpc_pb_msg_decode(&wm, t, wrong_wt, sizeof(wrong_wt)));
+  ck_assert(!cgrpc_pb_msg_has(wm, cgrpc_pb_type_find_field(t, "i32")));
+  uint8_t *wout;
+  size_t wlen;
+  ck_rc(cgrpc_pb_msg_encode(wm, &wout, &wlen));
+  ck_assert_uint_eq(wlen, sizeof(wrong_wt));
+  ck_assert(memcmp(wout, wrong_wt, wlen) == 0);
+  cgrpc_free(wout);
+  cgrpc_pb_msg_destroy(wm);
   static const uint8_t trunc_tag[] = {0x80};
   ck_assert_int_eq(decode_err(t, trunc_tag, 1, "tag at offset 0"), CGRPC_E_PARSE);
   /* nesting: child.child... exactly CGRPC_PB_MAX_DEPTH levels pass */
