@@ -208,3 +208,5 @@ clean:
 -include interop/interop.mk
 -include interop/bindings.mk
 -include tests/matrix/matrix.mk
+# Protobuf layer benchmark (make bench-pb).
+-include bench/pb_bench.mk

@@ -81,6 +81,18 @@ static void header_client(cg_str *o, const cg_service *s, const cg_method *m) {
                "    %s **reply, const cgrpc_call_options *opts, int *code,\n"
                "    char **message);\n",
                m->out_lower, p, m->in_type, m->out_type);
+    cg_str_add(o,
+               "/* The same call in two steps, for access to the call between\n"
+               " * them (cgrpc_call_initial_metadata, cgrpc_call_status's\n"
+               " * trailers, cancel): _start sends request and half-closes\n"
+               " * (cgrpc_pbc_call_start); _finish reads the reply and the status\n"
+               " * (cgrpc_pbc_close_and_recv; *reply, *code and *message as\n"
+               " * above).  Destroy the call with cgrpc_call_destroy. */\n"
+               "int %s_start(cgrpc_call **out, const cgrpc_stub *stub,\n"
+               "    const %s *request, const cgrpc_call_options *opts);\n"
+               "int %s_finish(cgrpc_call *call, %s **reply, int *code,\n"
+               "    char **message);\n",
+               p, m->in_type, p, m->out_type);
     return;
   }
   if (!m->client_streaming)
@@ -256,6 +268,24 @@ static void source_client(cg_str *o, const cg_service *s, const cg_method *m) {
                "  return rc;\n"
                "}\n",
                p, m->in_type, m->out_type, sp, m->name, m->out_lower,
+               m->out_type);
+    cg_str_add(o,
+               "\nint %s_start(cgrpc_call **out, const cgrpc_stub *stub,\n"
+               "    const %s *request, const cgrpc_call_options *opts) {\n"
+               "  if (out) *out = NULL;\n"
+               "  if (!%s__stub_ok(stub) || !request) return CGRPC_E_INVALID_ARG;\n"
+               "  return cgrpc_pbc_call_start(out, stub, \"%s\", &request->base,\n"
+               "                              opts);\n"
+               "}\n"
+               "\nint %s_finish(cgrpc_call *call, %s **reply, int *code,\n"
+               "    char **message) {\n"
+               "  ProtobufCMessage *m = NULL;\n"
+               "  int rc = cgrpc_pbc_close_and_recv(call, &%s__descriptor,\n"
+               "                                    reply ? &m : NULL, code, message);\n"
+               "  if (reply) *reply = (%s *)m;\n"
+               "  return rc;\n"
+               "}\n",
+               p, m->in_type, sp, m->name, p, m->out_type, m->out_lower,
                m->out_type);
     return;
   }

@@ -309,7 +309,7 @@ static int build_method(const type_table *types, name_set *names,
     return -1;
   /* Every function this method generates. */
   static const char *const client_suffix[4][3] = {
-      {"", NULL, NULL},                     /* unary */
+      {"", "_start", "_finish"},            /* unary */
       {"_start", "_recv", NULL},            /* server streaming */
       {"_start", "_send", "_close_and_recv"}, /* client streaming */
       {"_start", "_send", "_recv"},         /* bidi */

@@ -420,8 +420,8 @@ static int timeout_on_sleeping_server(const interop_client *c, char *why, size_t
   return r;
 }
 
-/* custom_metadata step 1: UnaryCall through a call handle, to read its
- * headers and trailers (the generated blocking unary hides them). */
+/* custom_metadata step 1: UnaryCall in two steps (_start/_finish), to
+ * read its headers and trailers from the call. */
 static int custom_metadata_unary(const interop_client *c, char *why, size_t n) {
   Grpc__Testing__Payload p = zeros_payload(c, LARGE_REQUEST);
   Grpc__Testing__SimpleRequest req = large_request(&p);
@@ -429,23 +429,25 @@ static int custom_metadata_unary(const interop_client *c, char *why, size_t n) {
   cgrpc_call_options *o = call_opts(c, -1, 1);
   cgrpc_call *call = NULL;
   const cgrpc_metadata *trailers = NULL;
-  const char *msg = "";
+  char *msg = NULL;
   int code = -1, r = 0, rc;
   if (!o) return failf(why, n, "no memory");
-  rc = cgrpc_pbc_call_start(&call, c->test, "UnaryCall", &req.base, o);
+  rc = grpc_testing_test_service_unary_call_start(&call, c->test, &req, o);
   if (rc != CGRPC_OK) {
     r = api_fail(why, n, "UnaryCall start", rc);
     goto out;
   }
-  rc = cgrpc_pbc_recv(call, &grpc__testing__simple_response__descriptor,
-                      (ProtobufCMessage **)&reply);
-  cgrpc_call_status(call, &code, &msg, &trailers);
-  if (code != CGRPC_STATUS_OK) r = status_fail(why, n, "UnaryCall", code, msg);
-  else if (rc != CGRPC_OK) r = api_fail(why, n, "UnaryCall recv", rc);
+  rc = grpc_testing_test_service_unary_call_finish(call, &reply, &code, &msg);
+  if (rc != CGRPC_OK) r = api_fail(why, n, "UnaryCall finish", rc);
+  else if (code != CGRPC_STATUS_OK) r = status_fail(why, n, "UnaryCall", code, msg);
   else r = check_payload(reply->payload, LARGE_RESPONSE, "UnaryCall", why, n);
-  if (r == 0) r = check_echo(call, trailers, "UnaryCall", why, n);
+  if (r == 0) {
+    cgrpc_call_status(call, NULL, NULL, &trailers);
+    r = check_echo(call, trailers, "UnaryCall", why, n);
+  }
 out:
   if (reply) grpc__testing__simple_response__free_unpacked(reply, NULL);
+  cgrpc_free(msg);
   cgrpc_call_destroy(call);
   cgrpc_call_options_destroy(o);
   return r;

@@ -139,6 +139,11 @@ static char *concat(const char *a, const char *b) {
 }
 
 static int srv_unary(cgrpc_call *call, const Req *req, Reply *reply, void *ud) {
+  cgrpc_metadata *md = NULL;
+  if (cgrpc_metadata_create(&md) == CGRPC_OK &&
+      cgrpc_metadata_add(md, "x-peer", (const uint8_t *)"cgrpc", 5) == CGRPC_OK)
+    cgrpc_call_send_initial_metadata(call, md);
+  cgrpc_metadata_destroy(md);
   reply->text = concat("unary:", req->name);
   reply->total = req->num;
   reply->count = (int32_t)req->n_tags;
@@ -285,6 +290,37 @@ static void t_unary(const ctx *c) {
   }
   cgrpc__codegentest__reply__free_unpacked(rep, NULL);
   cgrpc_free(msg);
+}
+
+/* The two-step unary functions give the call between the steps: the
+ * server's initial metadata is readable, and the reply is the same. */
+static void t_unary_two_step(const ctx *c) {
+  char where[64];
+  snprintf(where, sizeof(where), "%s unary start/finish #%d", c->peer, c->id);
+  Req req = REQ_INIT;
+  req.name = "two";
+  req.num = 5;
+  cgrpc_call *call = NULL;
+  int rc = cgrpc_codegentest_things_unary_start(&call, c->stub, &req, NULL);
+  CHECK(rc == CGRPC_OK && call, "start rc %d", rc);
+  if (!call) return;
+  const cgrpc_metadata *md = NULL;
+  size_t vlen = 0;
+  const uint8_t *v = NULL;
+  if (cgrpc_call_initial_metadata(call, &md) == CGRPC_OK)
+    v = cgrpc_metadata_get(md, "x-peer", &vlen);
+  CHECK(v && vlen == strlen(c->peer) && !memcmp(v, c->peer, vlen),
+        "x-peer header missing or wrong");
+  Reply *rep = NULL;
+  int code = -1;
+  char *msg = NULL;
+  rc = cgrpc_codegentest_things_unary_finish(call, &rep, &code, &msg);
+  CHECK(rc == CGRPC_OK && code == CGRPC_STATUS_OK && rep && streq(rep->text, "unary:two") &&
+            rep->total == 5,
+        "rc %d code %d '%s'", rc, code, msg ? msg : "");
+  cgrpc__codegentest__reply__free_unpacked(rep, NULL);
+  cgrpc_free(msg);
+  cgrpc_call_destroy(call);
 }
 
 static void t_server_stream(const ctx *c) {
@@ -441,6 +477,7 @@ static void *client_thread(void *arg) {
   const ctx *c = arg;
   for (int round = 0; round < 3; round++) {
     t_unary(c);
+    t_unary_two_step(c);
     t_server_stream(c);
     t_client_stream(c, 4);
     t_client_stream(c, 0);
