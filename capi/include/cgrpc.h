@@ -694,6 +694,14 @@ CGRPC_API void cgrpc_server_destroy(cgrpc_server *srv);
  * CGRPC_E_CANCELLED, CGRPC_E_BUSY. */
 CGRPC_API int cgrpc_call_send_initial_metadata(cgrpc_call *call,
                                                const cgrpc_metadata *md);
+/* Server call: adds md (copied) to the trailing metadata that the RPC's
+ * status will carry, whoever ends it (cgrpc_call_finish, a generated
+ * skeleton, a binding); cgrpc_call_finish's own trailers come after.
+ * Returns CGRPC_OK, CGRPC_E_STATE (already finished), CGRPC_E_ROLE,
+ * CGRPC_E_CANCELLED, CGRPC_E_INVALID_ARG, CGRPC_E_NOMEM.  From the
+ * handler's thread, or any thread that also owns the call's sends. */
+CGRPC_API int cgrpc_call_set_trailing_metadata(cgrpc_call *call,
+                                               const cgrpc_metadata *md);
 /* Server call: ends the RPC with code, message (UTF-8, may be NULL) and
  * trailing metadata (may be NULL), after the messages already sent.
  * Returns CGRPC_OK, CGRPC_E_STATE (already finished), CGRPC_E_ROLE,

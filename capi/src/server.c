@@ -327,6 +327,21 @@ int cgrpc_call_send_initial_metadata(cgrpc_call *c, const cgrpc_metadata *md) {
   return rc;
 }
 
+int cgrpc_call_set_trailing_metadata(cgrpc_call *c, const cgrpc_metadata *md) {
+  if (!c || !md) return CGRPC_E_INVALID_ARG;
+  if (!c->is_server) return CGRPC_E_ROLE;
+  int rc;
+  pthread_mutex_lock(&c->mu);
+  if (c->finished)
+    rc = CGRPC_E_STATE;
+  else if (c->cancelled)
+    rc = CGRPC_E_CANCELLED;
+  else
+    rc = cg_md_append_all(&c->fin_trailers, md);
+  pthread_mutex_unlock(&c->mu);
+  return rc;
+}
+
 int cgrpc_call_finish(cgrpc_call *c, int code, const char *message,
                       const cgrpc_metadata *trailers) {
   if (!c || code < 0 || code > 16) return CGRPC_E_INVALID_ARG;

@@ -117,6 +117,11 @@ START_TEST(handler_misuse_and_missing_status) {
   ck_rc(cgrpc_call_start(&c, ch, "/cgrpc.test.Echo/Unary", NULL));
   ck_assert_int_eq(cgrpc_call_finish(c, 0, NULL, NULL), CGRPC_E_ROLE);
   ck_assert_int_eq(cgrpc_call_send_initial_metadata(c, NULL), CGRPC_E_ROLE);
+  cgrpc_metadata *tmd;
+  ck_rc(cgrpc_metadata_create(&tmd));
+  ck_assert_int_eq(cgrpc_call_set_trailing_metadata(c, tmd), CGRPC_E_ROLE);
+  ck_assert_int_eq(cgrpc_call_set_trailing_metadata(c, NULL), CGRPC_E_INVALID_ARG);
+  cgrpc_metadata_destroy(tmd);
   ck_assert_int_eq(cgrpc_call_send(c, "x", 1, 0x80), CGRPC_E_INVALID_ARG);
   ck_assert_int_eq(cgrpc_call_send(c, NULL, 1, 0), CGRPC_E_INVALID_ARG);
   ck_assert_int_eq(cgrpc_call_wait(c, 0x100, 0, NULL), CGRPC_E_INVALID_ARG);

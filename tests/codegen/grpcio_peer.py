@@ -25,6 +25,7 @@ import codegen_test_pb2 as pb  # noqa: E402
 class Things:
     def Unary(self, req, context):
         context.send_initial_metadata((("x-peer", "grpcio"),))
+        context.set_trailing_metadata((("x-trailer", "grpcio"),))
         return pb.Reply(text="unary:" + req.name, total=req.num,
                         count=len(req.tags), inner=pb.Inner(value=req.num),
                         tags=list(reversed(req.tags)), blob=req.blob)

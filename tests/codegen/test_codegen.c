@@ -144,6 +144,12 @@ static int srv_unary(cgrpc_call *call, const Req *req, Reply *reply, void *ud) {
       cgrpc_metadata_add(md, "x-peer", (const uint8_t *)"cgrpc", 5) == CGRPC_OK)
     cgrpc_call_send_initial_metadata(call, md);
   cgrpc_metadata_destroy(md);
+  /* trailers that go with the skeleton's OK reply */
+  md = NULL;
+  if (cgrpc_metadata_create(&md) == CGRPC_OK &&
+      cgrpc_metadata_add(md, "x-trailer", (const uint8_t *)"cgrpc", 5) == CGRPC_OK)
+    cgrpc_call_set_trailing_metadata(call, md);
+  cgrpc_metadata_destroy(md);
   reply->text = concat("unary:", req->name);
   reply->total = req->num;
   reply->count = (int32_t)req->n_tags;
@@ -318,6 +324,12 @@ static void t_unary_two_step(const ctx *c) {
   CHECK(rc == CGRPC_OK && code == CGRPC_STATUS_OK && rep && streq(rep->text, "unary:two") &&
             rep->total == 5,
         "rc %d code %d '%s'", rc, code, msg ? msg : "");
+  const cgrpc_metadata *tr = NULL;
+  v = NULL;
+  if (cgrpc_call_status(call, NULL, NULL, &tr) == CGRPC_OK && tr)
+    v = cgrpc_metadata_get(tr, "x-trailer", &vlen);
+  CHECK(v && vlen == strlen(c->peer) && !memcmp(v, c->peer, vlen),
+        "x-trailer trailer missing or wrong");
   cgrpc__codegentest__reply__free_unpacked(rep, NULL);
   cgrpc_free(msg);
   cgrpc_call_destroy(call);
