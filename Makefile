@@ -208,5 +208,7 @@ clean:
 -include interop/interop.mk
 -include interop/bindings.mk
 -include tests/matrix/matrix.mk
+# grpcurl and ghz against the cgrpc server.
+-include tests/tools-go/tools.mk
 # Protobuf layer benchmark (make bench-pb).
 -include bench/pb_bench.mk

@@ -143,8 +143,9 @@ static int pd_to_value(PyObject *o, const cgrpc_pb_field *f, const pd_where *w,
         return pd_fail("%s: value out of range for %s", w->s,
                        kind == CGRPC_PB_DOUBLE ? "double" : "float");
       }
-      if (kind == CGRPC_PB_DOUBLE) v->v.d = d;
-      else v->v.f = (float)d;
+      /* as a double either way: the C layer range-checks float fields */
+      v->kind = CGRPC_PB_DOUBLE;
+      v->v.d = d;
       return 0;
     }
     case CGRPC_PB_BOOL:
@@ -208,7 +209,7 @@ static int pd_fill(PyObject *d, cgrpc_pb_msg *msg, int depth);
 
 static int pd_fill_sub(PyObject *o, cgrpc_pb_msg *sub, const pd_where *w, int depth) {
   if (!PyDict_Check(o)) return pd_type_error(w, "dict (message)", o);
-  if (depth + 1 >= CGRPC_PB_MAX_DEPTH)
+  if (depth + 1 > CGRPC_PB_MAX_DEPTH)
     return pd_fail("%s: messages nested more than %d deep (or a dict that contains itself)",
                    w->s, CGRPC_PB_MAX_DEPTH);
   return pd_fill(o, sub, depth + 1);
@@ -353,7 +354,7 @@ static PyObject *pd_value(const cgrpc_pb_field *f, const cgrpc_pb_value *v, int 
     }
     case CGRPC_PB_MESSAGE:
       if (!v->v.msg) return PyDict_New();
-      if (depth + 1 >= CGRPC_PB_MAX_DEPTH) {
+      if (depth + 1 > CGRPC_PB_MAX_DEPTH) {
         pd_fail("%s: messages nested more than %d deep", cgrpc_pb_field_name(f),
                 CGRPC_PB_MAX_DEPTH);
         return NULL;

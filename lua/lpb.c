@@ -192,7 +192,9 @@ static void lpb_to_value(lua_State *L, int idx, const cgrpc_pb_field *f,
       break;
     case CGRPC_PB_FLOAT:
       if (lua_type(L, idx) != LUA_TNUMBER) lpb_type_error(L, w, "number", idx);
-      v->v.f = (float)lua_tonumber(L, idx);
+      /* as a double: the C layer range-checks float fields */
+      v->kind = CGRPC_PB_DOUBLE;
+      v->v.d = (double)lua_tonumber(L, idx);
       break;
     case CGRPC_PB_BOOL:
       if (lua_type(L, idx) != LUA_TBOOLEAN) lpb_type_error(L, w, "boolean", idx);
@@ -240,7 +242,7 @@ static void lpb_fill(lua_State *L, int idx, cgrpc_pb_msg *msg, int depth);
 static void lpb_fill_sub(lua_State *L, int idx, cgrpc_pb_msg *sub,
                          const lpb_where *w, int depth) {
   if (lua_type(L, idx) != LUA_TTABLE) lpb_type_error(L, w, "table (message)", idx);
-  if (depth + 1 >= CGRPC_PB_MAX_DEPTH)
+  if (depth + 1 > CGRPC_PB_MAX_DEPTH)
     lpb_error(L, "%s: messages nested more than %d deep (or a table that contains itself)",
                w->s, CGRPC_PB_MAX_DEPTH);
   lpb_fill(L, idx, sub, depth + 1);
@@ -392,7 +394,7 @@ static void lpb_push_value(lua_State *L, const cgrpc_pb_field *f,
       if (!v->v.msg) {
         lua_newtable(L);
       } else {
-        if (depth + 1 >= CGRPC_PB_MAX_DEPTH)
+        if (depth + 1 > CGRPC_PB_MAX_DEPTH)
           lpb_error(L, "%s: messages nested more than %d deep", cgrpc_pb_field_name(f),
                      CGRPC_PB_MAX_DEPTH);
         lpb_push_msg(L, v->v.msg, depth + 1);

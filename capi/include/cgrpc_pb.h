@@ -14,7 +14,10 @@
  * Ownership: a pool owns every type, field and method handle it returns;
  * they are valid until cgrpc_pb_pool_destroy.  A message created or
  * decoded here is owned by the caller (cgrpc_pb_msg_destroy) and owns its
- * sub-messages; a sub-message handle is borrowed from its root.
+ * sub-messages; a sub-message handle is borrowed from its root.  Borrowed
+ * sub-messages and string/bytes pointers read from a message stay valid
+ * until that field is set, cleared or appended to, another member of its
+ * oneof is set, or the root is destroyed.
  *
  * Threads: a loaded pool is immutable and may be used from any number of
  * threads at once (destroy it once, when no thread uses it or a message of
@@ -218,7 +221,7 @@ CGRPC_API int cgrpc_pb_msg_decode(cgrpc_pb_msg **out, const cgrpc_pb_type *t,
 CGRPC_API int cgrpc_pb_msg_encode(const cgrpc_pb_msg *msg, uint8_t **data,
                                   size_t *len);
 /* Frees a root message and its sub-messages.  Not for borrowed
- * sub-messages.  NULL is a no-op. */
+ * sub-messages (that would be a double free).  NULL is a no-op. */
 CGRPC_API void cgrpc_pb_msg_destroy(cgrpc_pb_msg *msg);
 CGRPC_API const cgrpc_pb_type *cgrpc_pb_msg_type(const cgrpc_pb_msg *msg);
 
@@ -256,16 +259,22 @@ CGRPC_API int cgrpc_pb_msg_set(cgrpc_pb_msg *msg, const cgrpc_pb_field *f,
 CGRPC_API int cgrpc_pb_msg_append(cgrpc_pb_msg *msg, const cgrpc_pb_field *f,
                                   const cgrpc_pb_value *v);
 /* Singular MESSAGE field: *sub is the sub-message, created empty (and
- * marked present) if unset.  Borrowed from msg. */
+ * marked present; a oneof member becomes its case) if unset.  Borrowed
+ * from msg.  Returns CGRPC_OK, CGRPC_E_NOMEM, CGRPC_E_INVALID_ARG (not a
+ * singular message field of msg's type). */
 CGRPC_API int cgrpc_pb_msg_mutable(cgrpc_pb_msg *msg, const cgrpc_pb_field *f,
                                    cgrpc_pb_msg **sub);
 /* Repeated MESSAGE or map field: appends an empty element (map: an entry,
  * whose "key" and "value" fields the caller sets) and sets *sub to it.
- * Entries with equal keys are all written; the receiver keeps the last. */
+ * Entries with equal keys are all written; the receiver keeps the last.
+ * Returns CGRPC_OK, CGRPC_E_NOMEM, CGRPC_E_INVALID_ARG (not a repeated
+ * message or map field of msg's type). */
 CGRPC_API int cgrpc_pb_msg_add_message(cgrpc_pb_msg *msg,
                                        const cgrpc_pb_field *f,
                                        cgrpc_pb_msg **sub);
-/* Clears a field (unset, empty, or oneof case cleared). */
+/* Clears a field (unset, empty, or oneof case cleared), freeing what it
+ * held.  Returns CGRPC_OK, CGRPC_E_INVALID_ARG (not a field of msg's
+ * type). */
 CGRPC_API int cgrpc_pb_msg_clear(cgrpc_pb_msg *msg, const cgrpc_pb_field *f);
 
 #ifdef __cplusplus

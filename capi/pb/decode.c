@@ -209,12 +209,16 @@ int cg_pb_decode_into(ProtobufCMessage *m, const uint8_t *p, size_t len,
         if (*pm == NULL && (*pm = cg_pb_msg_new(f->msg_type)) == NULL) return nomem();
         rc = cg_pb_decode_into(*pm, payload, plen, depth + 1);
       } else {
-        if (!f->in_oneof) *(protobuf_c_boolean *)CG_PB_AT(m, f->quantifier_offset) = 1;
         cg_pb_slot_release(f, slot);
         if (want == 2)
           rc = copy_bytes(slot, payload, plen);
         else
           scalar(f, raw, slot), rc = 0;
+        /* an implicit (proto3) field that arrived as zero stays absent, so
+         * that encode writes exactly what cgrpc_pb_msg_has reports */
+        if (!f->in_oneof)
+          *(protobuf_c_boolean *)CG_PB_AT(m, f->quantifier_offset) =
+              f->implicit ? cg_pb_slot_nonzero(f, slot) : 1;
       }
     }
     if (rc != 0) return rc;

@@ -87,7 +87,7 @@ static void read_slot(const cgrpc_pb_field *f, const void *p, cgrpc_pb_value *ou
   }
 }
 
-static int slot_nonzero(const cgrpc_pb_field *f, const void *p) {
+int cg_pb_slot_nonzero(const cgrpc_pb_field *f, const void *p) {
   if (f->kind == CGRPC_PB_STRING || f->kind == CGRPC_PB_BYTES)
     return ((const ProtobufCBinaryData *)p)->len > 0;
   /* bitwise: -0.0 is a value to write, as protobuf's C++ and upb do */
@@ -127,7 +127,7 @@ int cgrpc_pb_msg_has(const cgrpc_pb_msg *msg, const cgrpc_pb_field *f) {
   if (f->in_oneof) return *case_word(m, f) == f->number;
   void *slot = CG_PB_AT(m, f->offset);
   if (f->kind == CGRPC_PB_MESSAGE) return *(void **)slot != NULL;
-  if (f->implicit) return slot_nonzero(f, slot);
+  if (f->implicit) return cg_pb_slot_nonzero(f, slot);
   return *(protobuf_c_boolean *)CG_PB_AT(m, f->quantifier_offset) != 0;
 }
 
@@ -399,7 +399,7 @@ int cgrpc_pb_msg_set(cgrpc_pb_msg *msg, const cgrpc_pb_field *f,
   memcpy(slot, tmp, f->elt_size);
   if (!f->in_oneof) {
     protobuf_c_boolean *has = CG_PB_AT(m, f->quantifier_offset);
-    *has = f->implicit ? slot_nonzero(f, slot) : 1;
+    *has = f->implicit ? cg_pb_slot_nonzero(f, slot) : 1;
   }
   return CGRPC_OK;
 }

@@ -129,6 +129,9 @@ CG_PB_HIDDEN ProtobufCMessage *cg_pb_msg_new(const cgrpc_pb_type *t);
 /* Makes f its oneof's case, freeing the previous member's value (a no-op
  * when f already is the case). */
 CG_PB_HIDDEN void cg_pb_oneof_select(ProtobufCMessage *m, const cgrpc_pb_field *f);
+/* 1 if the value in slot is not f's zero value (bitwise, so -0.0 counts):
+ * a proto3 implicit field is present exactly then. */
+CG_PB_HIDDEN int cg_pb_slot_nonzero(const cgrpc_pb_field *f, const void *p);
 /* Room for one more element of repeated f (count not yet bumped), or NULL. */
 CG_PB_HIDDEN void *cg_pb_grow(ProtobufCMessage *m, const cgrpc_pb_field *f);
 /* Fills m from well-formed wire bytes (cg_pb_wire_check passed), merging

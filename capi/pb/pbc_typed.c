@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "call.h"
+#include "pb_internal.h"
 #include "cgrpc_protobuf_c.h"
 #include "tls.h"
 
@@ -48,13 +49,20 @@ int cgrpc_pbc_send(cgrpc_call *call, const ProtobufCMessage *msg,
 static int unpack_or_abort(cgrpc_call *call, const ProtobufCMessageDescriptor *desc,
                            cgrpc_buffer *buf, ProtobufCMessage **out) {
   size_t len = cgrpc_buffer_len(buf);
-  *out = protobuf_c_message_unpack(desc, NULL, len, cgrpc_buffer_data(buf));
+  /* protobuf-c's unpack recurses without a bound: a hostile peer could
+   * nest deep enough to overflow the stack, so check the bytes first */
+  *out = NULL;
+  char detail[160] = "";
+  if (cg_pb_wire_check(desc, 0, cgrpc_buffer_data(buf), len) == 0)
+    *out = protobuf_c_message_unpack(desc, NULL, len, cgrpc_buffer_data(buf));
+  else
+    snprintf(detail, sizeof(detail), ": %s", cgrpc_last_error());
   cgrpc_buffer_free(buf);
   if (*out) return CGRPC_OK;
-  char why[300];
+  char why[400];
   /* is_server is fixed when the call is made. */
-  snprintf(why, sizeof(why), "failed to parse %s as %s (%zu bytes)",
-           call->is_server ? "request" : "response", desc->name, len);
+  snprintf(why, sizeof(why), "failed to parse %s as %s (%zu bytes)%s",
+           call->is_server ? "request" : "response", desc->name, len, detail);
   cg_set_last_error("%s", why);
   cgrpc_call_abort(call, CGRPC_STATUS_INTERNAL, why);
   return CGRPC_E_PARSE;

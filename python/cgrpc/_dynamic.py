@@ -13,6 +13,7 @@ errors raise ProtobufError naming the field.
 """
 
 import collections
+import threading
 import functools
 
 from . import core
@@ -50,12 +51,39 @@ class DescriptorPool:
             raise ProtobufError("cannot load the descriptor set: %s%s"
                                 % (core.cgrpc_strerror(rc), " (%s)" % detail if detail else ""))
         self._h = h
+        # Conversions run Python code (__index__, finalizers) that may
+        # close the pool, from this thread or another: close() frees it
+        # only when no call into C is using it.
+        self._lock = threading.Lock()
+        self._users = 0
+        self._closing = False
+
+    def _use(self, fn, *args):
+        with self._lock:
+            if self._closing:
+                raise ValueError("the descriptor pool is closed")
+            self._users += 1
+            h = self._h
+        try:
+            return fn(h, *args)
+        finally:
+            with self._lock:
+                self._users -= 1
+                last = self._closing and self._users == 0 and self._h is not None
+                if last:
+                    h, self._h = self._h, None
+            if last:
+                core.cgrpc_pb_pool_destroy(h)
 
     def close(self):
-        """Frees the pool now (stubs and servicers made from it stop working)."""
-        h, self._h = self._h, None
-        if h is not None:
-            core.cgrpc_pb_pool_destroy(h)
+        """Frees the pool (at once, or when the last conversion running on
+        it ends); stubs and servicers made from it stop working."""
+        with self._lock:
+            self._closing = True
+            if self._users or self._h is None:
+                return
+            h, self._h = self._h, None
+        core.cgrpc_pb_pool_destroy(h)
 
     def __del__(self):
         try:
@@ -68,26 +96,26 @@ class DescriptorPool:
 
     def services(self):
         """Full names of the set's services, in order."""
-        return core.cgb_pb_services(self._h)
+        return self._use(core.cgb_pb_services)
 
     def methods(self, service):
         """The MethodInfo list of service; ValueError if there is none."""
-        ms = core.cgb_pb_methods(self._h, service)
+        ms = self._use(core.cgb_pb_methods, service)
         if ms is None:
             raise ValueError("no service %r in the descriptor set" % (service,))
         return [MethodInfo(name, path, _kind(cs, ss), i, o, cs, ss)
                 for name, path, i, o, cs, ss in ms]
 
     def has_type(self, type_name):
-        return core.cgb_pb_has_type(self._h, type_name)
+        return self._use(core.cgb_pb_has_type, type_name)
 
     def encode(self, type_name, message):
         """dict -> wire bytes of type_name; ProtobufError naming the field."""
-        return core.cgb_pb_encode(self._h, type_name, message)
+        return self._use(core.cgb_pb_encode, type_name, message)
 
     def decode(self, type_name, data):
         """wire bytes -> dict; ProtobufError if they do not parse."""
-        return core.cgb_pb_decode(self._h, type_name, data)
+        return self._use(core.cgb_pb_decode, type_name, data)
 
     def stub(self, channel, service):
         """A DynamicStub for service on channel (a cgrpc.Channel)."""

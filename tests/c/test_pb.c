@@ -495,6 +495,16 @@ START_TEST(pb_bad_input) {
   ck_assert(memcmp(wout, wrong_wt, wlen) == 0);
   cgrpc_free(wout);
   cgrpc_pb_msg_destroy(wm);
+  /* proto3 implicit fields sent as zero/empty are absent, and encode
+   * writes nothing for them (as protobuf does) */
+  static const uint8_t zeros[] = {0x08, 0x00, 0x22, 0x00};
+  ck_rc(cgrpc_pb_msg_decode(&wm, t, zeros, sizeof(zeros)));
+  ck_assert(!cgrpc_pb_msg_has(wm, cgrpc_pb_type_find_field(t, "i32")));
+  ck_assert(!cgrpc_pb_msg_has(wm, cgrpc_pb_type_find_field(t, "s")));
+  ck_rc(cgrpc_pb_msg_encode(wm, &wout, &wlen));
+  ck_assert_uint_eq(wlen, 0);
+  cgrpc_free(wout);
+  cgrpc_pb_msg_destroy(wm);
   static const uint8_t trunc_tag[] = {0x80};
   ck_assert_int_eq(decode_err(t, trunc_tag, 1, "tag at offset 0"), CGRPC_E_PARSE);
   /* nesting: child.child... exactly CGRPC_PB_MAX_DEPTH levels pass */

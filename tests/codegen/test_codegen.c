@@ -460,6 +460,47 @@ static void t_bad_reply(const ctx *c) {
 }
 
 /* Raw bytes that are not a Req, to a typed method. */
+/* A request nested 20000 deep (about 60 KB): the typed path must refuse
+ * it with INTERNAL rather than recurse into a stack overflow. */
+static void t_deep_request(const ctx *c) {
+  char where[64];
+  snprintf(where, sizeof(where), "%s deep request #%d", c->peer, c->id);
+  enum { LEVELS = 20000 };
+  size_t cap = (size_t)LEVELS * 4 + 16, start = cap;
+  uint8_t *buf = malloc(cap);
+  if (!buf) return;
+  /* Built from the innermost level outwards: tag of child (5, LEN), then
+   * the varint length of what follows. */
+  for (int i = 0; i < LEVELS; i++) {
+    size_t inner = cap - start;
+    uint8_t len[5];
+    int n = 0;
+    do {
+      len[n] = (uint8_t)(inner & 0x7f);
+      inner >>= 7;
+      if (inner) len[n] |= 0x80;
+      n++;
+    } while (inner);
+    start -= (size_t)n;
+    memcpy(buf + start, len, (size_t)n);
+    buf[--start] = 0x2a;
+  }
+  cgrpc_call *call = NULL;
+  int rc = cgrpc_stub_call_start(&call, c->stub, "Unary", NULL);
+  CHECK(rc == CGRPC_OK, "start %d", rc);
+  if (rc == CGRPC_OK) {
+    cgrpc_call_send(call, buf + start, cap - start, CGRPC_SEND_LAST);
+    int code = -1;
+    const char *msg = "";
+    cgrpc_call_status(call, &code, &msg, NULL);
+    CHECK(code == CGRPC_STATUS_INTERNAL, "code %d '%s'", code, msg);
+    if (!strcmp(c->peer, "cgrpc"))
+      CHECK(strstr(msg, "deeper") != NULL, "message '%s'", msg);
+    cgrpc_call_destroy(call);
+  }
+  free(buf);
+}
+
 static void t_bad_request(const ctx *c, int stream) {
   char where[64];
   snprintf(where, sizeof(where), "%s bad request%s #%d", c->peer,
@@ -497,6 +538,7 @@ static void *client_thread(void *arg) {
     t_bad_reply(c);
     t_bad_request(c, 0);
     t_bad_request(c, 1);
+    t_deep_request(c);
     t_unary(c); /* the server still serves */
   }
   return NULL;

@@ -146,6 +146,15 @@ describe("dynamic stubs", function()
       local deep = {}
       for _ = 1, 60 do deep = { child = deep } end
       assert.same(deep, pool:decode("cgrpc.test.Inner", pool:encode("cgrpc.test.Inner", deep)))
+      -- the bound is the C layer's own: 100 nested children, and no more
+      deep = {}
+      for _ = 1, 100 do deep = { child = deep } end
+      assert.same(deep, pool:decode("cgrpc.test.Inner", pool:encode("cgrpc.test.Inner", deep)))
+      e = err_of(pool.encode, pool, "cgrpc.test.Inner", { child = deep })
+      assert.matches("nested more than", e)
+      -- a number beyond float's range is refused, not turned into inf
+      e = err_of(pool.encode, pool, TYPE, { flt = 1e300 })
+      assert.matches("flt", e)
       local t, err = pool:decode(TYPE, "\10\5ab") -- truncated
       assert.is_nil(t)
       assert.matches("cannot decode", err)

@@ -239,6 +239,17 @@ def test_wrong_top_level_and_depth(pool):
         deep = {"child": deep}
     out = pool.decode("cgrpc.test.Inner", pool.encode("cgrpc.test.Inner", deep))
     assert out == deep
+    # the bound is the C layer's own: as deep as it decodes, and no deeper
+    deep = {}
+    for _ in range(100):  # CGRPC_PB_MAX_DEPTH
+        deep = {"child": deep}
+    assert pool.decode("cgrpc.test.Inner", pool.encode("cgrpc.test.Inner", deep)) == deep
+    with pytest.raises(cgrpc.ProtobufError, match="nested more than"):
+        pool.encode("cgrpc.test.Inner", {"child": deep})
+    # a double beyond float's range is refused, not turned into inf
+    with pytest.raises(cgrpc.ProtobufError, match="flt"):
+        pool.encode(TYPE, {"flt": 1e300})
+    assert pool.decode(TYPE, pool.encode(TYPE, {"flt": 1.5})) == {"flt": 1.5}
     with pytest.raises(cgrpc.ProtobufError, match="cannot decode"):
         pool.decode(TYPE, b"\x0a\x05ab")  # truncated
     with pytest.raises(cgrpc.ProtobufError, match="cannot decode"):
@@ -375,3 +386,20 @@ def test_pool_outlives_nothing_it_needs(set_path):
     closed.close()
     with pytest.raises(ValueError):
         closed.encode(TYPE, {})
+
+
+def test_close_during_conversion_is_deferred(set_path):
+    # A value whose __index__ closes the pool mid-encode: the pool must stay
+    # alive until the conversion is done, then be freed; later use is an error.
+    p = cgrpc.load_descriptor_set(set_path.read_bytes())
+
+    class Closer:
+        def __index__(self):
+            p.close()
+            return 7
+
+    data = p.encode(TYPE, {"i64": Closer(), "text": "still here"})
+    assert data  # the conversion finished on a live pool
+    with pytest.raises(ValueError, match="closed"):
+        p.encode(TYPE, {"text": "x"})
+    p.close()  # idempotent
