@@ -1012,7 +1012,6 @@ static void lv_push(lua_State *L, const lg_value *v) {
       lgrpc_push_channel(L, v->u.ch);
       break;
     case LV_POOL:
-      lpb_pool_ref(v->u.pool);
       lpb_push_pool(L, v->u.pool);
       break;
   }
@@ -1540,7 +1539,6 @@ static int lg_worker_boot(lua_State *L) {
     lua_pushinteger(L, s->svcs[i].kind);
     lua_pushlstring(L, s->svcs[i].src, s->svcs[i].srclen);
     if (s->svcs[i].pool) {
-      lpb_pool_ref(s->svcs[i].pool);
       lpb_push_pool(L, s->svcs[i].pool);
     } else {
       lua_pushnil(L);

@@ -64,8 +64,10 @@ lpb_pool *lpb_to_pool(lua_State *L, int idx) {
 
 void lpb_push_pool(lua_State *L, lpb_pool *p) {
   lpb_pool_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
-  u->p = p;
+  u->p = NULL;
   luaL_setmetatable(L, LPB_POOL_MT);
+  lpb_pool_ref(p);
+  u->p = p;
 }
 
 static int lpb_pool_gc(lua_State *L) {
@@ -464,6 +466,11 @@ static void lpb_push_msg(lua_State *L, const cgrpc_pb_msg *msg, int depth) {
 static int l_pb_load(lua_State *L) {
   size_t len;
   const char *data = luaL_checklstring(L, 1, &len);
+  /* The userdata first, so that nothing below can leak if Lua raises an
+   * allocation error; it owns the pool once loaded. */
+  lpb_pool_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
+  u->p = NULL;
+  luaL_setmetatable(L, LPB_POOL_MT);
   lpb_pool *p = calloc(1, sizeof *p);
   if (!p) return lpb_error(L, "cgrpc: out of memory");
   atomic_init(&p->refs, 1);
@@ -479,7 +486,7 @@ static int l_pb_load(lua_State *L) {
     lua_pushinteger(L, rc);
     return 3;
   }
-  lpb_push_pool(L, p); /* takes over the reference */
+  u->p = p; /* the box takes over the reference */
   return 1;
 }
 

@@ -27,7 +27,8 @@ void lpb_pool_ref(lpb_pool *p);
 void lpb_pool_unref(lpb_pool *p);
 /* The pool behind the pool userdata at idx, or NULL (never raises). */
 lpb_pool *lpb_to_pool(lua_State *L, int idx);
-/* Pushes a new userdata owning one reference the caller holds. */
+/* Pushes a new userdata holding a new reference to p, taken only once the
+ * userdata exists (so an allocation error raised here leaks nothing). */
 void lpb_push_pool(lua_State *L, lpb_pool *p);
 /* Adds the pb_* functions to the table on top of the stack. */
 void lpb_open(lua_State *L);
