@@ -63,6 +63,7 @@ void cg_call_unref(cgrpc_call *c) {
   free(c->grpc_message);
   free(c->req_path);
   free(c->message);
+  free(c->message_replaced);
   free(c->fin_msg);
   free(c->method);
   pthread_mutex_destroy(&c->mu);
@@ -387,7 +388,8 @@ int cgrpc_call_abort(cgrpc_call *c, int code, const char *message) {
     /* The peer's OK arrived with messages still queued, and one of them
      * failed locally: for the caller the RPC did not succeed. */
     c->code = code;
-    free(c->message);
+    free(c->message_replaced);
+    c->message_replaced = c->message;
     c->message = cg_strdup(message ? message : "");
     rc = CGRPC_OK;
   }

@@ -117,6 +117,9 @@ struct cgrpc_call {
   int status_set; /* client: final status known */
   int code;
   char *message;
+  /* The message cgrpc_call_abort replaced: a thread may still hold it
+   * (cgrpc_call_status lends it), so it lives until the call is freed. */
+  char *message_replaced;
   int cancelled; /* client: cancelled locally; server: RPC aborted */
   int finished;  /* server: cgrpc_call_finish done */
   int fin_code;

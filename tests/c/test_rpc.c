@@ -312,6 +312,21 @@ START_TEST(abort_with_status) {
   ck_assert_int_eq(rc, CGRPC_DONE);
   cgrpc_call_destroy(c);
   cgrpc_call_options_destroy(o);
+  /* The peer's OK came with messages still queued and one fails locally:
+   * abort replaces the OK, and the message lent earlier stays valid. */
+  o = opts_md(10000, "x-count", "3", NULL);
+  ck_rc(cgrpc_call_start(&c, ch, E "ServerStream", o));
+  ck_rc(cgrpc_call_send(c, "b", 1, CGRPC_SEND_LAST));
+  int code;
+  const char *lent;
+  ck_rc(cgrpc_call_status(c, &code, &lent, NULL));
+  ck_assert_int_eq(code, CGRPC_STATUS_OK);
+  ck_rc(cgrpc_call_abort(c, CGRPC_STATUS_INTERNAL, "bad message"));
+  ck_assert_int_eq(strlen(lent), 0); /* read after the replacement (ASan) */
+  expect_status(c, CGRPC_STATUS_INTERNAL, "bad message");
+  ck_assert_int_eq(cgrpc_call_abort(c, CGRPC_STATUS_UNKNOWN, "x"), CGRPC_E_STATE);
+  cgrpc_call_destroy(c);
+  cgrpc_call_options_destroy(o);
   char *reply;
   ck_assert_int_eq(do_unary(ch, E "Unary", "after", NULL, &reply, NULL), 0);
   ck_assert_str_eq(reply, "after");
