@@ -26,23 +26,20 @@ int cgrpc_pbc_send(cgrpc_call *call, const ProtobufCMessage *msg,
     return CGRPC_E_INVALID_ARG;
   }
   size_t len = protobuf_c_message_get_packed_size(msg);
-  /* Packed then copied by cgrpc_call_send: cgrpc_call_send_nocopy's
-   * cgrpc.h says release runs on error, call.c leaves it to the caller,
-   * and a copy is right under either reading.  Small messages (the usual
-   * case) are packed on the stack. */
+  /* Small messages (the usual case) are packed on the stack and copied
+   * by cgrpc_call_send; large ones are packed once into the heap and
+   * handed over without a second copy (released on error too). */
   uint8_t small[2048];
   uint8_t *buf = len <= sizeof(small) ? small : malloc(len);
   if (!buf) return CGRPC_E_NOMEM;
-  int rc;
   if (protobuf_c_message_pack(msg, buf) != len) {
     cg_set_last_error("%s: packed size changed while packing",
                       msg->descriptor->name);
-    rc = CGRPC_E_INVALID_ARG;
-  } else {
-    rc = cgrpc_call_send(call, buf, len, flags);
+    if (buf != small) free(buf);
+    return CGRPC_E_INVALID_ARG;
   }
-  if (buf != small) free(buf);
-  return rc;
+  if (buf == small) return cgrpc_call_send(call, buf, len, flags);
+  return cgrpc_call_send_nocopy(call, buf, len, flags, free, buf);
 }
 
 /* Unpacks buf as desc, or ends the call with INTERNAL. */
